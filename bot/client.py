@@ -1,0 +1,123 @@
+"""The MediaNest bot: a commands.Bot whose setup_hook wires everything once."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+import yarl
+from discord.ext import commands
+
+from bot.config import Settings
+from bot.deps import Dependencies
+from bot.gate import Gate
+from bot.health import database_check, redis_check
+from bot.metrics import Metrics
+from bot.tree import MediaNestTree
+from bot.web import WebServer
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("cogs.meta",)
+
+
+def point_discord_at(settings: Settings) -> None:
+    """Aim discord.py at the configured REST and gateway endpoints (a fake one in tests).
+
+    Followup webhooks use the same `Route.BASE`, so one setting covers both.
+    """
+    discord.http.Route.BASE = str(settings.discord.api_base_url).rstrip("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord.gateway_url)
+
+
+def intents() -> discord.Intents:
+    """Only what the bot uses: guild and channel events. No privileged intents."""
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    return wanted
+
+
+class MediaNestBot(commands.AutoShardedBot):
+    """Sharded only when SHARD_COUNT says so; one shard otherwise (no /gateway/bot call)."""
+
+    tree: MediaNestTree  # type: ignore[assignment]
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=intents(),
+            tree_cls=MediaNestTree,
+            allowed_mentions=discord.AllowedMentions.none(),
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            chunk_guilds_at_startup=False,
+            max_messages=None,
+            shard_count=settings.discord.shard_count or 1,
+            shard_ids=settings.discord.shard_ids or None,
+            guild_ready_timeout=settings.discord.guild_ready_timeout,
+        )
+        self.settings = settings
+        self.metrics = Metrics()
+        self.gate = Gate()
+        self.web = WebServer(
+            settings.web.host, settings.web.port, self.metrics, max_body_bytes=settings.web.max_body_bytes
+        )
+        self._deps: Dependencies | None = None
+
+    @property
+    def deps(self) -> Dependencies:
+        if self._deps is None:
+            raise RuntimeError("dependencies are built in setup_hook; this was called too early")
+        return self._deps
+
+    async def setup_hook(self) -> None:
+        self._deps = await Dependencies.open(self.settings, metrics=self.metrics)
+        self.web.add_check("database", database_check(self.deps.pool))
+        self.web.add_check("redis", redis_check(self.deps.redis))
+        self.web.add_check("discord", self._check_gateway)
+        await self.web.start()
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await self.sync_commands()
+
+    async def sync_commands(self) -> None:
+        """To the configured guilds (instant) when set, else globally (Discord may take a while)."""
+        guild_ids = self.settings.discord.guild_ids
+        if not guild_ids:
+            synced = await self.tree.sync()
+            log.info("synced %d global commands", len(synced))
+            return
+        for guild_id in guild_ids:
+            guild = discord.Object(guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to guild %s", len(synced), guild_id)
+        # guild copies replace the global set, else every command would show twice
+        self.tree.clear_commands(guild=None)
+        await self.tree.sync()
+
+    async def on_app_command_completion(self, interaction: discord.Interaction[Any], _: Any) -> None:
+        self.tree.observe_success(interaction)
+
+    async def on_ready(self) -> None:
+        assert self.user is not None
+        log.info("connected as %s (%s) in %d guild(s)", self.user, self.user.id, len(self.guilds))
+
+    async def close(self) -> None:
+        log.info("shutting down")
+        await super().close()
+        await self.web.close()
+        if self._deps is not None:
+            await self._deps.close()
+
+    async def _check_gateway(self) -> str | None:
+        if not self.is_ready():
+            return "not connected to the Discord gateway yet"
+        closed = [shard_id for shard_id, shard in self.shards.items() if shard.is_closed()]
+        if closed:
+            return f"gateway shard(s) {closed} disconnected"
+        latency = self.latency
+        if latency == latency and latency != float("inf"):  # NaN before the first heartbeat
+            self.metrics.gateway_latency.set(latency)
+        return None

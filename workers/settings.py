@@ -1,0 +1,41 @@
+"""arq WorkerSettings, built from our Settings so a test can make its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq.connections import RedisSettings as ArqRedisSettings
+
+from bot.config import Settings
+from bot.correlation import correlation_id
+from bot.logs import setup_logging
+from workers import context
+
+
+async def ping(ctx: dict[str, Any]) -> str:
+    """Answered by any live worker; /admin doctor uses it to prove a worker runs jobs."""
+    return "pong"
+
+
+def worker_settings(settings: Settings) -> dict[str, Any]:
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        setup_logging(settings.log.level, settings.log.format.value)
+        await context.open_deps(ctx, settings)
+
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        await context.close_deps(ctx)
+
+    async def on_job_start(ctx: dict[str, Any]) -> None:
+        correlation_id.set(f"job:{ctx['job_id']}")
+
+    return {
+        "functions": [ping],
+        "on_startup": on_startup,
+        "on_shutdown": on_shutdown,
+        "on_job_start": on_job_start,
+        "redis_settings": ArqRedisSettings.from_dsn(settings.redis.url.get_secret_value()),
+        "max_jobs": settings.downloads.concurrency,
+        "job_timeout": settings.downloads.job_timeout_seconds,
+        "max_tries": settings.downloads.max_tries,
+        "health_check_interval": 10,
+    }
