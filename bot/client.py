@@ -7,6 +7,7 @@ from typing import Any
 
 import discord
 import yarl
+from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Settings
@@ -14,12 +15,14 @@ from bot.deps import Dependencies
 from bot.gate import Gate
 from bot.health import database_check, redis_check
 from bot.metrics import Metrics
+from bot.notifier import DiscordNotifier
+from bot.services.container import Services
 from bot.tree import MediaNestTree
 from bot.web import WebServer
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.meta",)
+EXTENSIONS = ("cogs.meta", "cogs.account", "cogs.moderation")
 
 
 def point_discord_at(settings: Settings) -> None:
@@ -59,11 +62,18 @@ class MediaNestBot(commands.AutoShardedBot):
         )
         self.settings = settings
         self.metrics = Metrics()
-        self.gate = Gate()
         self.web = WebServer(
             settings.web.host, settings.web.port, self.metrics, max_body_bytes=settings.web.max_body_bytes
         )
+        self.admin_group = app_commands.Group(
+            name="admin",
+            description="MediaNest administration",
+            default_permissions=discord.Permissions(manage_guild=True),
+            guild_only=True,
+        )
         self._deps: Dependencies | None = None
+        self._services: Services | None = None
+        self._gate: Gate | None = None
 
     @property
     def deps(self) -> Dependencies:
@@ -71,12 +81,32 @@ class MediaNestBot(commands.AutoShardedBot):
             raise RuntimeError("dependencies are built in setup_hook; this was called too early")
         return self._deps
 
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            raise RuntimeError("services are built in setup_hook; this was called too early")
+        return self._services
+
+    @property
+    def gate(self) -> Gate:
+        if self._gate is None:
+            raise RuntimeError("the gate is built in setup_hook; this was called too early")
+        return self._gate
+
     async def setup_hook(self) -> None:
         self._deps = await Dependencies.open(self.settings, metrics=self.metrics)
+        self.notifier = DiscordNotifier(self, self.settings.channels.notify_channel_id)
+        self._services = Services.build(self.deps, self.notifier)
+        self._gate = Gate(
+            self.services.accounts,
+            self.deps.limiter,
+            commands_per_minute=self.settings.limits.commands_per_minute,
+        )
         self.web.add_check("database", database_check(self.deps.pool))
         self.web.add_check("redis", redis_check(self.deps.redis))
         self.web.add_check("discord", self._check_gateway)
         await self.web.start()
+        self.tree.add_command(self.admin_group)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands()

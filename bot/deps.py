@@ -7,6 +7,8 @@ opens a connection at import time.
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
@@ -15,8 +17,13 @@ import redis.asyncio as aioredis
 
 from bot import db
 from bot.config import Settings
+from bot.crypto import TokenCipher
+from bot.integrations.breaker import BreakerState, CircuitBreaker
+from bot.integrations.plex import PlexServerClient, PlexTvClient
 from bot.logs import register_secret
 from bot.metrics import Metrics
+from bot.ratelimit import RateLimiter
+from bot.repositories import app_settings
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +50,16 @@ class Dependencies:
     pool: asyncpg.Pool
     redis: aioredis.Redis
     metrics: Metrics
-    _stack: AsyncExitStack = field(repr=False)
+    cipher: TokenCipher
+    limiter: RateLimiter
+    plex_tv: PlexTvClient
+    plex_server: PlexServerClient | None
+    breakers: dict[str, CircuitBreaker] = field(default_factory=dict)
+    _stack: AsyncExitStack = field(default_factory=AsyncExitStack, repr=False)
 
     @classmethod
     async def open(cls, settings: Settings, *, metrics: Metrics | None = None) -> Dependencies:
+        metrics = metrics or Metrics()
         stack = AsyncExitStack()
         try:
             pool = await db.create_pool(
@@ -60,14 +73,56 @@ class Dependencies:
             )
             stack.push_async_callback(redis.aclose)
             await redis.ping()
+
+            breakers: dict[str, CircuitBreaker] = {}
+
+            def breaker(name: str) -> CircuitBreaker:
+                def on_change(integration: str, state: BreakerState) -> None:
+                    metrics.breaker_open.labels(integration).set(1 if state is BreakerState.OPEN else 0)
+                    log.warning("circuit for %s is now %s", integration, state.value)
+
+                breakers[name] = CircuitBreaker(name, on_change=on_change)
+                metrics.breaker_open.labels(name).set(0)
+                return breakers[name]
+
+            client_id = settings.plex.client_id or await app_settings.get_or_create(
+                pool, "plex_client_id", f"medianest-{uuid.uuid4()}"
+            )
+            plex_tv = PlexTvClient(
+                base_url=str(settings.plex.tv_url),
+                client_id=client_id,
+                timeout=settings.plex.timeout_seconds,
+                breaker=breaker("plex.tv"),
+            )
+            stack.push_async_callback(plex_tv.aclose)
+            plex_server = None
+            if settings.plex.server_url is not None and settings.plex.server_token is not None:
+                plex_server = PlexServerClient(
+                    base_url=str(settings.plex.server_url),
+                    token=settings.plex.server_token.get_secret_value(),
+                    timeout=settings.plex.timeout_seconds,
+                    breaker=breaker("plex"),
+                )
+                stack.push_async_callback(plex_server.aclose)
         except BaseException:
             await stack.aclose()
             raise
-        return cls(settings=settings, pool=pool, redis=redis, metrics=metrics or Metrics(), _stack=stack)
+        return cls(
+            settings=settings,
+            pool=pool,
+            redis=redis,
+            metrics=metrics,
+            cipher=TokenCipher(settings.security.encryption_key.get_secret_value()),
+            limiter=RateLimiter(redis),
+            plex_tv=plex_tv,
+            plex_server=plex_server,
+            breakers=breakers,
+            _stack=stack,
+        )
 
-    def on_close(self, callback: object) -> None:
+    def on_close(self, callback: Callable[[], Awaitable[object]]) -> None:
         """Register an async close callback (an HTTP client, say) to run at shutdown."""
-        self._stack.push_async_callback(callback)  # type: ignore[arg-type]
+        self._stack.push_async_callback(callback)
 
     async def close(self) -> None:
         await self._stack.aclose()

@@ -1,4 +1,4 @@
-"""The checks every interaction passes before its handler runs."""
+"""The checks every interaction passes before its handler runs: bans and the rate limit."""
 
 from __future__ import annotations
 
@@ -6,9 +6,37 @@ from typing import Any
 
 import discord
 
+from bot.errors import AppError, ErrorCode
+from bot.ratelimit import RateLimiter
+from bot.services.accounts import AccountService
+
+# What a banned user may still do: see why they are banned.
+ALLOWED_WHEN_BANNED = frozenset({"whoami", "help"})
+
+
+def interaction_name(interaction: discord.Interaction[Any]) -> str:
+    command = interaction.command
+    return command.qualified_name if command is not None else "component"
+
 
 class Gate:
-    """Decides whether a user may go on; raises AppError to refuse."""
+    def __init__(self, accounts: AccountService, limiter: RateLimiter, *, commands_per_minute: int) -> None:
+        self._accounts = accounts
+        self._limiter = limiter
+        self._per_minute = commands_per_minute
 
     async def check(self, interaction: discord.Interaction[Any]) -> None:
-        return None
+        """Raise AppError to refuse; remembers the user row in `interaction.extras["user"]`."""
+        user = await self._accounts.touch(interaction.user.id)
+        interaction.extras["user"] = user
+        if user.is_banned and interaction_name(interaction) not in ALLOWED_WHEN_BANNED:
+            reason = f" Reason: {user.status_reason}." if user.status_reason else ""
+            raise AppError(
+                ErrorCode.INSUFFICIENT_PRIVILEGES,
+                f"You are banned from MediaNest.{reason} Ask an admin if you think this is a mistake.",
+            )
+        if interaction.type is discord.InteractionType.autocomplete:
+            return  # typing is not a command; autocomplete has its own cache
+        await self._limiter.take(
+            "commands", user.discord_id, limit=self._per_minute, window=60, what="commands per minute"
+        )

@@ -111,6 +111,8 @@ class MediaNestTree(app_commands.CommandTree["MediaNestBot"]):
         try:
             await self.client.gate.check(interaction)
         except AppError as exc:
+            if interaction.type is discord.InteractionType.autocomplete:
+                return False  # an autocomplete cannot show an error; it just offers nothing
             raise Refused(exc) from exc
         return True
 
