@@ -66,9 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the Discord bot (applies migrations first)")
     worker = sub.add_parser("worker", help="run the arq download worker")
-    worker.add_argument(
-        "--check", action="store_true", help="exit 0 if a worker reported in recently, else 1"
-    )
+    worker.add_argument("--check", action="store_true", help="exit 0 if a worker reported in recently, else 1")
     sub.add_parser("migrate", help="apply database migrations and exit")
     sub.add_parser("check-config", help="validate the configuration and exit (2 on error)")
     args = parser.parse_args(argv)

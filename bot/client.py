@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
@@ -12,6 +15,7 @@ from discord.ext import commands
 
 from bot.config import Settings
 from bot.deps import Dependencies
+from bot.events import BotEvent, EventConsumer
 from bot.gate import Gate
 from bot.health import database_check, redis_check
 from bot.metrics import Metrics
@@ -22,7 +26,7 @@ from bot.web import WebServer
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.meta", "cogs.account", "cogs.moderation")
+EXTENSIONS = ("cogs.meta", "cogs.account", "cogs.moderation", "cogs.downloads")
 
 
 def point_discord_at(settings: Settings) -> None:
@@ -74,6 +78,9 @@ class MediaNestBot(commands.AutoShardedBot):
         self._deps: Dependencies | None = None
         self._services: Services | None = None
         self._gate: Gate | None = None
+        self.event_handlers: dict[str, Callable[[BotEvent], Awaitable[None]]] = {}
+        self._consumer: EventConsumer | None = None
+        self._consumer_task: asyncio.Task[None] | None = None
 
     @property
     def deps(self) -> Dependencies:
@@ -110,6 +117,20 @@ class MediaNestBot(commands.AutoShardedBot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands()
+        self._consumer = EventConsumer(self.deps.redis, self._dispatch_event)
+        self._consumer_task = asyncio.create_task(self._consumer.run(), name="event-consumer")
+
+    async def _dispatch_event(self, event: BotEvent) -> None:
+        """One event from a worker or webhook: a notice to deliver, or a feature's own kind."""
+        await self.wait_until_ready()
+        if event.kind == "notice" and event.notice is not None:
+            await self.notifier.notify(event.notice)
+            return
+        handler = self.event_handlers.get(event.kind)
+        if handler is None:
+            log.warning("no handler for %s events; leaving it for another process", event.kind)
+            raise LookupError(event.kind)
+        await handler(event)
 
     async def sync_commands(self) -> None:
         """To the configured guilds (instant) when set, else globally (Discord may take a while)."""
@@ -136,6 +157,11 @@ class MediaNestBot(commands.AutoShardedBot):
 
     async def close(self) -> None:
         log.info("shutting down")
+        if self._consumer is not None and self._consumer_task is not None:
+            self._consumer.stop()
+            self._consumer_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._consumer_task
         await super().close()
         await self.web.close()
         if self._deps is not None:

@@ -157,6 +157,7 @@ class PlexSettings(_Section):
     download_section: str | None = None
     download_root: str | None = None
     timeout_seconds: float = Field(default=10.0, gt=0)
+    scan_timeout_seconds: float = Field(default=300.0, gt=0)
 
     @model_validator(mode="after")
     def _token_with_server(self) -> PlexSettings:
@@ -198,6 +199,7 @@ class DownloadSettings(_Section):
     job_timeout_seconds: int = Field(default=3600, ge=10)
     max_tries: int = Field(default=3, ge=1, le=10)
     user_quota_gb: float | None = Field(default=None, gt=0)
+    retry_base_seconds: float = Field(default=30.0, ge=0)
 
     @field_validator("allowed_hosts")
     @classmethod

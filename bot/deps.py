@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 
 import asyncpg
 import redis.asyncio as aioredis
+from arq import create_pool as create_arq_pool
+from arq.connections import ArqRedis
+from arq.connections import RedisSettings as ArqRedisSettings
 
 from bot import db
 from bot.config import Settings
@@ -49,6 +52,7 @@ class Dependencies:
     settings: Settings
     pool: asyncpg.Pool
     redis: aioredis.Redis
+    arq: ArqRedis
     metrics: Metrics
     cipher: TokenCipher
     limiter: RateLimiter
@@ -73,6 +77,8 @@ class Dependencies:
             )
             stack.push_async_callback(redis.aclose)
             await redis.ping()
+            arq = await create_arq_pool(ArqRedisSettings.from_dsn(settings.redis.url.get_secret_value()))
+            stack.push_async_callback(arq.aclose)
 
             breakers: dict[str, CircuitBreaker] = {}
 
@@ -111,6 +117,7 @@ class Dependencies:
             settings=settings,
             pool=pool,
             redis=redis,
+            arq=arq,
             metrics=metrics,
             cipher=TokenCipher(settings.security.encryption_key.get_secret_value()),
             limiter=RateLimiter(redis),

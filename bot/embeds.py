@@ -44,9 +44,7 @@ def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def build(
-    tone: Tone, title: str, description: str | None = None, *, footer: str | None = None
-) -> discord.Embed:
+def build(tone: Tone, title: str, description: str | None = None, *, footer: str | None = None) -> discord.Embed:
     embed = discord.Embed(
         title=truncate(f"{tone.icon} {title}", TITLE_LIMIT),
         description=truncate(description, DESCRIPTION_LIMIT) if description else None,

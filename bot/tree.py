@@ -65,17 +65,14 @@ def classify(error: BaseException) -> AppError | None:
             f"Try again in {error.retry_after:.0f} s.",
             details={"retry_after": error.retry_after},
         )
-    if isinstance(
-        error, app_commands.MissingPermissions | app_commands.MissingRole | app_commands.MissingAnyRole
-    ):
+    if isinstance(error, app_commands.MissingPermissions | app_commands.MissingRole | app_commands.MissingAnyRole):
         return AppError(ErrorCode.INSUFFICIENT_PRIVILEGES, "You are not allowed to use this command.")
     if isinstance(error, app_commands.NoPrivateMessage):
         return AppError(ErrorCode.INVALID_INPUT, "This command only works in a server, not in DMs.")
     if isinstance(error, app_commands.CommandSignatureMismatch | app_commands.CommandNotFound):
         return AppError(
             ErrorCode.OPERATION_FAILED,
-            "This command changed since Discord last loaded it. "
-            "Wait a minute or restart Discord, then try again.",
+            "This command changed since Discord last loaded it. Wait a minute or restart Discord, then try again.",
         )
     return None
 

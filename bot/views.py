@@ -17,9 +17,7 @@ if TYPE_CHECKING:
 class BaseView(discord.ui.View):
     """A view that only its owner (when given) may use, checked by the bot's gate."""
 
-    def __init__(
-        self, bot: MediaNestBot, *, owner_id: int | None = None, timeout: float | None = 600
-    ) -> None:
+    def __init__(self, bot: MediaNestBot, *, owner_id: int | None = None, timeout: float | None = 600) -> None:
         super().__init__(timeout=timeout)
         self.bot = bot
         self.owner_id = owner_id

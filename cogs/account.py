@@ -44,9 +44,7 @@ class ConfirmView(BaseView):
         self.confirm.label = confirm_label
 
     @discord.ui.button(label="Confirm", style=discord.ButtonStyle.danger)
-    async def confirm(
-        self, interaction: discord.Interaction[MediaNestBot], _: discord.ui.Button[Any]
-    ) -> None:
+    async def confirm(self, interaction: discord.Interaction[MediaNestBot], _: discord.ui.Button[Any]) -> None:
         await self._decide(interaction, True)
 
     @discord.ui.button(label="Keep it", style=discord.ButtonStyle.secondary)
@@ -76,9 +74,7 @@ def _outcome_embed(outcome: LinkOutcome) -> discord.Embed:
             f"Your Discord account is now linked to Plex.{admin}\nSee /whoami, or /help for what you can do.",
         )
     if outcome.end is LinkEnd.EXPIRED:
-        return embeds.warning(
-            "Sign-in expired", "The Plex sign-in link ran out before it was used. Run /link again."
-        )
+        return embeds.warning("Sign-in expired", "The Plex sign-in link ran out before it was used. Run /link again.")
     if outcome.end is LinkEnd.REPLACED:
         return embeds.info("Replaced", "A newer /link took over from this one.")
     return embeds.info("Cancelled", "Nothing was linked. Run /link whenever you are ready.")
@@ -95,9 +91,7 @@ def profile_embed(profile: Profile) -> discord.Embed:
         plex = "not linked: run /link"
     embed = embeds.info("Your MediaNest account")
     embed.add_field(name="Plex", value=plex, inline=False)
-    status = (
-        "active" if not user.is_banned else f"banned ({embeds.safe(user.status_reason or 'no reason', 200)})"
-    )
+    status = "active" if not user.is_banned else f"banned ({embeds.safe(user.status_reason or 'no reason', 200)})"
     embed.add_field(name="Role", value=user.role)
     embed.add_field(name="Status", value=status)
     embed.add_field(
@@ -108,9 +102,7 @@ def profile_embed(profile: Profile) -> discord.Embed:
     if profile.downloads.used:
         downloads += f", resets <t:{profile.downloads.resets_at}:R>"
     embed.add_field(name="Downloads this hour", value=downloads)
-    embed.add_field(
-        name="Requests / downloads in total", value=f"{profile.total_requests} / {profile.total_downloads}"
-    )
+    embed.add_field(name="Requests / downloads in total", value=f"{profile.total_requests} / {profile.total_downloads}")
     return embed
 
 
@@ -127,9 +119,7 @@ class Account(commands.Cog):
     async def link(self, interaction: discord.Interaction[MediaNestBot]) -> None:
         await replies.defer(interaction)
         pending = await self.bot.services.accounts.start_link(interaction.user.id)
-        await interaction.edit_original_response(
-            embed=_link_pending_embed(pending), view=LinkView(self.bot, pending)
-        )
+        await interaction.edit_original_response(embed=_link_pending_embed(pending), view=LinkView(self.bot, pending))
         task = asyncio.create_task(self._watch(interaction, pending), name=f"link-{interaction.user.id}")
         self._watchers.add(task)
         task.add_done_callback(self._watchers.discard)

@@ -58,9 +58,7 @@ class UserAdmin(app_commands.Group):
         reason: app_commands.Range[str, 3, 500],
     ) -> None:
         await self.bot.services.accounts.set_banned(interaction.user.id, user.id, banned=True, reason=reason)
-        await replies.send(
-            interaction, embed=embeds.success("Banned", f"{user.mention} can no longer use MediaNest.")
-        )
+        await replies.send(interaction, embed=embeds.success("Banned", f"{user.mention} can no longer use MediaNest."))
 
     @app_commands.command(name="unban", description="Let a banned member use MediaNest again")
     async def unban(
@@ -70,9 +68,7 @@ class UserAdmin(app_commands.Group):
         reason: app_commands.Range[str, 3, 500],
     ) -> None:
         await self.bot.services.accounts.set_banned(interaction.user.id, user.id, banned=False, reason=reason)
-        await replies.send(
-            interaction, embed=embeds.success("Unbanned", f"{user.mention} can use MediaNest again.")
-        )
+        await replies.send(interaction, embed=embeds.success("Unbanned", f"{user.mention} can use MediaNest again."))
 
     @app_commands.command(name="role", description="Make a member an admin, or a user again")
     async def role(
@@ -83,9 +79,7 @@ class UserAdmin(app_commands.Group):
         reason: app_commands.Range[str, 3, 500],
     ) -> None:
         await self.bot.services.accounts.set_role(interaction.user.id, user.id, role=role, reason=reason)
-        await replies.send(
-            interaction, embed=embeds.success("Role changed", f"{user.mention} is now **{role}**.")
-        )
+        await replies.send(interaction, embed=embeds.success("Role changed", f"{user.mention} is now **{role}**."))
 
 
 class Moderation(commands.Cog):

@@ -72,6 +72,9 @@ CREATE TABLE downloads (
     videos_failed         integer NOT NULL DEFAULT 0,
     bytes_done            bigint NOT NULL DEFAULT 0,
     folder                text,
+    entries               jsonb NOT NULL DEFAULT '[]'::jsonb,  -- [[extractor, video id], ...] as listed
+    plex_state            text CHECK (plex_state IN ('pending', 'done', 'partial', 'failed')),
+    plex_error            text,
     plex_collection_key   text,
     plex_collection_title text,
     channel_id            bigint,

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from arq import cron
 from arq.connections import RedisSettings as ArqRedisSettings
 
 from bot.config import Settings
 from bot.correlation import correlation_id
 from bot.logs import setup_logging
 from workers import context
+from workers.downloads import download, plex_retry
+from workers.maintenance import reconcile_job, remove_stale_work
 
 
 async def ping(ctx: dict[str, Any]) -> str:
@@ -21,6 +24,8 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
     async def on_startup(ctx: dict[str, Any]) -> None:
         setup_logging(settings.log.level, settings.log.format.value)
         await context.open_deps(ctx, settings)
+        settings.downloads.root.mkdir(parents=True, exist_ok=True)
+        await remove_stale_work(ctx["deps"])
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         await context.close_deps(ctx)
@@ -29,7 +34,8 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         correlation_id.set(f"job:{ctx['job_id']}")
 
     return {
-        "functions": [ping],
+        "functions": [ping, download, plex_retry],
+        "cron_jobs": [cron(reconcile_job, second=7, run_at_startup=True)],
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
         "on_job_start": on_job_start,
@@ -38,4 +44,5 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         "job_timeout": settings.downloads.job_timeout_seconds,
         "max_tries": settings.downloads.max_tries,
         "health_check_interval": 10,
+        "keep_result": 3600,
     }

@@ -76,6 +76,4 @@ class ServiceClient:
         try:
             return response.json()
         except ValueError as exc:
-            raise AppError(
-                ErrorCode.EXTERNAL_SERVICE_ERROR, "A service sent an answer we could not read."
-            ) from exc
+            raise AppError(ErrorCode.EXTERNAL_SERVICE_ERROR, "A service sent an answer we could not read.") from exc

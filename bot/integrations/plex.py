@@ -73,9 +73,7 @@ class PlexTvClient(ServiceClient):
     async def create_pin(self) -> PlexPin:
         response = await self.request("POST", "/api/v2/pins", params={"strong": "true"})
         if response.status_code not in (200, 201):
-            raise AppError(
-                ErrorCode.EXTERNAL_SERVICE_ERROR, "plex.tv would not start a sign-in. Try again later."
-            )
+            raise AppError(ErrorCode.EXTERNAL_SERVICE_ERROR, "plex.tv would not start a sign-in. Try again later.")
         return PlexPin.model_validate(self.json(response))
 
     async def get_pin(self, pin_id: int) -> PlexPin | None:
@@ -158,3 +156,143 @@ class PlexServerClient(ServiceClient):
             identity = await self.container("/identity")
             self._machine_id = str(identity["machineIdentifier"])
         return self._machine_id
+
+
+class PlexSection(_Model):
+    key: str
+    title: str
+    type: str
+    locations: list[str] = Field(default_factory=list)
+
+
+class PlexItem(_Model):
+    rating_key: str
+    title: str
+    files: list[str]
+
+
+def _section(raw: dict[str, Any]) -> PlexSection:
+    return PlexSection(
+        key=str(raw["key"]),
+        title=str(raw.get("title", "")),
+        type=str(raw.get("type", "")),
+        locations=[str(loc["path"]) for loc in raw.get("Location", []) if "path" in loc],
+    )
+
+
+def _item(raw: dict[str, Any]) -> PlexItem:
+    files = [str(part["file"]) for media in raw.get("Media", []) for part in media.get("Part", []) if "file" in part]
+    return PlexItem(rating_key=str(raw["ratingKey"]), title=str(raw.get("title", "")), files=files)
+
+
+class PlexLibrary:
+    """Library operations on the server: sections, partial scans, items by file, collections."""
+
+    PAGE = 200
+
+    def __init__(self, server: PlexServerClient) -> None:
+        self.server = server
+
+    async def sections(self) -> list[PlexSection]:
+        container = await self.server.container("/library/sections")
+        return [_section(d) for d in container.get("Directory", [])]
+
+    async def find_section(self, ref: str | None, root_as_plex_sees_it: str) -> PlexSection:
+        """The section by id or title, or else the one whose folder holds the download root."""
+        sections = await self.sections()
+        if ref:
+            for section in sections:
+                if ref in (section.key, section.title):
+                    return section
+            raise AppError(
+                ErrorCode.RESOURCE_NOT_FOUND,
+                f"The Plex library {ref!r} (PLEX_DOWNLOAD_SECTION) does not exist on the server.",
+            )
+        root = root_as_plex_sees_it.rstrip("/") + "/"
+        for section in sections:
+            if any(root.startswith(loc.rstrip("/") + "/") for loc in section.locations):
+                return section
+        raise AppError(
+            ErrorCode.RESOURCE_NOT_FOUND,
+            "No Plex library holds the download folder. An admin should add it to a library "
+            "or set PLEX_DOWNLOAD_SECTION.",
+        )
+
+    async def scan(self, section_key: str, path: str) -> None:
+        """Ask Plex to scan one folder (not the whole library)."""
+        response = await self.server.request("GET", f"/library/sections/{section_key}/refresh", params={"path": path})
+        if response.status_code != 200:
+            raise AppError(ErrorCode.EXTERNAL_SERVICE_ERROR, f"Plex would not scan ({response.status_code}).")
+
+    async def items(self, section_key: str) -> list[PlexItem]:
+        found: list[PlexItem] = []
+        start = 0
+        while True:
+            container = await self.server.container(
+                f"/library/sections/{section_key}/all",
+                type="1",
+                **{"X-Plex-Container-Start": str(start), "X-Plex-Container-Size": str(self.PAGE)},
+            )
+            page = [_item(m) for m in container.get("Metadata", [])]
+            found.extend(page)
+            total = int(container.get("totalSize", len(found)))
+            start += len(page)
+            if not page or start >= total:
+                return found
+
+    async def recent_items(self, section_key: str, count: int) -> list[PlexItem]:
+        """The newest items first: where just-scanned downloads appear, without listing the whole library."""
+        container = await self.server.container(
+            f"/library/sections/{section_key}/all",
+            type="1",
+            sort="addedAt:desc",
+            **{"X-Plex-Container-Start": "0", "X-Plex-Container-Size": str(count)},
+        )
+        return [_item(m) for m in container.get("Metadata", [])]
+
+    async def collection_by_title(self, section_key: str, title: str) -> str | None:
+        container = await self.server.container(f"/library/sections/{section_key}/collections")
+        for raw in container.get("Metadata", []):
+            if raw.get("title") == title:
+                return str(raw["ratingKey"])
+        return None
+
+    async def collection_items(self, collection_key: str) -> list[str]:
+        container = await self.server.container(f"/library/collections/{collection_key}/children")
+        return [str(m["ratingKey"]) for m in container.get("Metadata", [])]
+
+    def _uri(self, machine_id: str, rating_keys: list[str]) -> str:
+        return f"server://{machine_id}/com.plexapp.plugins.library/library/metadata/{','.join(rating_keys)}"
+
+    async def create_collection(self, section_key: str, title: str, rating_keys: list[str]) -> str:
+        machine_id = await self.server.machine_identifier()
+        response = await self.server.request(
+            "POST",
+            "/library/collections",
+            params={
+                "type": "1",
+                "title": title,
+                "smart": "0",
+                "sectionId": section_key,
+                "uri": self._uri(machine_id, rating_keys),
+            },
+        )
+        if response.status_code != 200:
+            raise AppError(
+                ErrorCode.EXTERNAL_SERVICE_ERROR,
+                f"Plex would not create the collection ({response.status_code}).",
+            )
+        return str(self.server.json(response)["MediaContainer"]["Metadata"][0]["ratingKey"])
+
+    async def add_to_collection(self, collection_key: str, rating_keys: list[str]) -> None:
+        machine_id = await self.server.machine_identifier()
+        response = await self.server.request(
+            "PUT",
+            f"/library/collections/{collection_key}/items",
+            params={"uri": self._uri(machine_id, rating_keys)},
+        )
+        if response.status_code != 200:
+            raise AppError(
+                ErrorCode.EXTERNAL_SERVICE_ERROR,
+                f"Plex would not extend the collection ({response.status_code}).",
+            )

@@ -13,9 +13,7 @@ async def get(db: Queryable, key: str) -> Any:
 
 async def get_or_create(db: Queryable, key: str, default: Any) -> Any:
     """Store `default` unless a value exists; return whichever is stored (race-safe)."""
-    await db.execute(
-        "INSERT INTO app_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING", key, default
-    )
+    await db.execute("INSERT INTO app_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING", key, default)
     return await get(db, key)
 
 

@@ -46,9 +46,7 @@ async def record(
     return entry_id
 
 
-async def for_target(
-    db: Queryable, target_type: str, target_id: str | int, limit: int = 20
-) -> list[AuditEntry]:
+async def for_target(db: Queryable, target_type: str, target_id: str | int, limit: int = 20) -> list[AuditEntry]:
     rows = await db.fetch(
         "SELECT id, actor_id, action, target_type, target_id, reason, details, created_at FROM audit_log "
         "WHERE target_type = $1 AND target_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3",

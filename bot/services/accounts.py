@@ -116,17 +116,13 @@ class AccountService:
     async def require_linked_or_stale(self, discord_id: int) -> User:
         user = await users.get(self._pool, discord_id)
         if user is None or not user.is_linked:
-            raise AppError(
-                ErrorCode.UNAUTHORIZED, "Link your Plex account first: run /link and sign in with Plex."
-            )
+            raise AppError(ErrorCode.UNAUTHORIZED, "Link your Plex account first: run /link and sign in with Plex.")
         return user
 
     async def require_linked(self, discord_id: int) -> User:
         user = await self.require_linked_or_stale(discord_id)
         if user.plex_token_stale:
-            raise AppError(
-                ErrorCode.INVALID_TOKEN, "Your Plex sign-in has expired or was revoked. Run /link again."
-            )
+            raise AppError(ErrorCode.INVALID_TOKEN, "Your Plex sign-in has expired or was revoked. Run /link again.")
         return user
 
     # -- linking --------------------------------------------------------------
@@ -198,9 +194,7 @@ class AccountService:
             account = await self._plex_tv.account(token)
             owner = await self._check_server_access(account, token)
         except PlexTokenRejected as exc:
-            raise AppError(
-                ErrorCode.INVALID_TOKEN, "Plex did not accept the sign-in. Run /link again."
-            ) from exc
+            raise AppError(ErrorCode.INVALID_TOKEN, "Plex did not accept the sign-in. Run /link again.") from exc
         async with self._pool.acquire() as conn, conn.transaction():
             other = await users.by_plex_id(conn, account.id)
             if other is not None and other.discord_id != discord_id:
@@ -266,9 +260,7 @@ class AccountService:
         except TokenDecryptError:
             log.error("stored Plex token of %s does not decrypt; was ENCRYPTION_KEY changed?", discord_id)
             await self._mark_stale(discord_id)
-            raise AppError(
-                ErrorCode.INVALID_TOKEN, "Your Plex link can no longer be read. Run /link again."
-            ) from None
+            raise AppError(ErrorCode.INVALID_TOKEN, "Your Plex link can no longer be read. Run /link again.") from None
         register_secret(token)
         return token
 
@@ -314,9 +306,7 @@ class AccountService:
                 else:
                     plex_ok = False
                     user = await self.touch(discord_id)
-        commands = await self._limiter.peek(
-            "commands", discord_id, limit=self._limits.commands_per_minute, window=60
-        )
+        commands = await self._limiter.peek("commands", discord_id, limit=self._limits.commands_per_minute, window=60)
         downloads = await self._limiter.peek(
             "downloads", discord_id, limit=self._limits.downloads_per_hour, window=3600
         )
@@ -344,9 +334,7 @@ class AccountService:
             raise AppError(ErrorCode.INVALID_INPUT, "You cannot ban yourself.")
         target = await users.get(self._pool, target_id)
         if banned and (target_id in self._admin_ids or (target is not None and target.is_admin)):
-            raise AppError(
-                ErrorCode.INVALID_INPUT, "Admins cannot be banned. Change their role to user first."
-            )
+            raise AppError(ErrorCode.INVALID_INPUT, "Admins cannot be banned. Change their role to user first.")
         if target is not None and target.is_banned == banned:
             state = "banned" if banned else "not banned"
             raise AppError(ErrorCode.INVALID_INPUT, f"That user is already {state}.")

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from bot.deps import Dependencies
 from bot.notices import Notifier
 from bot.services.accounts import AccountService
+from bot.services.downloads import DownloadService
 
 
 @dataclass(frozen=True)
 class Services:
     accounts: AccountService
+    downloads: DownloadService
 
     @classmethod
     def build(cls, deps: Dependencies, notifier: Notifier) -> Services:
@@ -27,4 +29,12 @@ class Services:
             admin_ids=frozenset(settings.discord.admin_ids),
             app_url=str(settings.plex.app_url),
         )
-        return cls(accounts=accounts)
+        downloads = DownloadService(
+            pool=deps.pool,
+            redis=deps.redis,
+            arq=deps.arq,
+            limiter=deps.limiter,
+            accounts=accounts,
+            settings=settings,
+        )
+        return cls(accounts=accounts, downloads=downloads)
