@@ -88,6 +88,16 @@ def _host_allowed(url: str | None, allowed: set[str]) -> bool:
     return parts.scheme in {"http", "https"} and (parts.hostname or "").rstrip(".").lower() in allowed
 
 
+def _entry_id(entry: dict[str, Any]) -> str:
+    """The entry's id; flat RSS entries carry it only inside yt-dlp's smuggled URL data."""
+    if entry.get("id"):
+        return str(entry["id"])
+    from yt_dlp.utils import unsmuggle_url
+
+    _, data = unsmuggle_url(entry.get("url") or "", {})
+    return str((data or {}).get("force_videoid") or entry.get("url"))
+
+
 def _clean_error(exc: BaseException) -> str:
     text = str(exc).removeprefix("ERROR: ").strip()
     return re.sub(r"\x1b\[[0-9;]*m", "", text)[:500]
@@ -129,7 +139,7 @@ def run(job: RunnerJob) -> int:
         kind = "video"
     listing = [
         {
-            "id": str(e.get("id")),
+            "id": _entry_id(e),
             "title": e.get("title"),
             "url": e.get("url") or e.get("webpage_url") or job.url,
             "extractor": str(e.get("ie_key") or e.get("extractor_key") or extractor).lower(),
