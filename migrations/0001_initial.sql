@@ -58,7 +58,7 @@ CREATE TABLE downloads (
     id                    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     user_id               bigint NOT NULL REFERENCES users (discord_id) ON DELETE CASCADE,
     url                   text NOT NULL,
-    kind                  text NOT NULL CHECK (kind IN ('video', 'playlist')),
+    kind                  text NOT NULL CHECK (kind IN ('video', 'playlist', 'auto')),  -- auto: yt-dlp decides
     quality               text NOT NULL DEFAULT 'best',
     title                 text,
     status                text NOT NULL DEFAULT 'queued' CHECK (status IN (

@@ -9,7 +9,6 @@ from arq.connections import RedisSettings as ArqRedisSettings
 
 from bot.config import Settings
 from bot.correlation import correlation_id
-from bot.logs import setup_logging
 from workers import context
 from workers.downloads import download, plex_retry
 from workers.maintenance import reconcile_job, remove_stale_work
@@ -22,7 +21,6 @@ async def ping(ctx: dict[str, Any]) -> str:
 
 def worker_settings(settings: Settings) -> dict[str, Any]:
     async def on_startup(ctx: dict[str, Any]) -> None:
-        setup_logging(settings.log.level, settings.log.format.value)
         await context.open_deps(ctx, settings)
         settings.downloads.root.mkdir(parents=True, exist_ok=True)
         await remove_stale_work(ctx["deps"])
