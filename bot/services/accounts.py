@@ -177,7 +177,7 @@ class AccountService:
                     if exc.code is ErrorCode.SERVICE_UNAVAILABLE:
                         continue  # plex.tv hiccup: keep trying until the PIN runs out
                     raise
-                if pin is None:
+                if pin is None or (pin.expires_in <= 0 and not pin.auth_token):
                     return LinkOutcome(LinkEnd.EXPIRED)
                 if pin.auth_token:
                     register_secret(pin.auth_token)

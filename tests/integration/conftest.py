@@ -73,6 +73,7 @@ def download_settings(
 async def deps(download_settings: Callable[..., Settings]) -> AsyncIterator[Dependencies]:
     d = await Dependencies.open(download_settings())
     await d.redis.flushdb()
+    await d.pool.execute("TRUNCATE users, audit_log, app_settings CASCADE")
     yield d
     await d.close()
 
