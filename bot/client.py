@@ -45,12 +45,19 @@ def intents() -> discord.Intents:
     return wanted
 
 
+def silence_voice_warnings() -> None:
+    """The bot never joins voice; discord.py's "PyNaCl/davey is not installed" warnings are noise."""
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
+
+
 class MediaNestBot(commands.AutoShardedBot):
     """Sharded only when SHARD_COUNT says so; one shard otherwise (no /gateway/bot call)."""
 
     tree: MediaNestTree  # type: ignore[assignment]
 
     def __init__(self, settings: Settings) -> None:
+        silence_voice_warnings()
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,

@@ -28,7 +28,10 @@ class Meta(commands.Cog):
     async def help(self, interaction: discord.Interaction[MediaNestBot]) -> None:
         lines: list[str] = []
         admin_lines: list[str] = []
-        for top in sorted(self.bot.tree.get_commands(), key=lambda c: c.name):
+        # with DISCORD_GUILD_IDS set, the commands live as guild copies, not globally
+        scope = discord.Object(interaction.guild_id) if interaction.guild_id else None
+        available = self.bot.tree.get_commands(guild=scope) or self.bot.tree.get_commands()
+        for top in sorted(available, key=lambda c: c.name):
             if not isinstance(top, app_commands.Command | app_commands.Group):
                 continue
             admin_only = top.default_permissions is not None and top.default_permissions.value != 0

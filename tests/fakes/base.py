@@ -52,6 +52,7 @@ class FakeServer:
     def __init__(self) -> None:
         self.app = web.Application(middlewares=[self._record_middleware], client_max_size=64 * 1024 * 1024)
         self.requests: list[RecordedRequest] = []
+        self._overrides: list[tuple[str, str, Callable[[], web.StreamResponse], list[int | None]]] = []
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self.host = "127.0.0.1"
@@ -86,6 +87,16 @@ class FakeServer:
     async def come_up(self) -> None:
         await self.start(self.port)
 
+    def override(
+        self, method: str, path: str, respond: Callable[[], web.StreamResponse], *, times: int | None = None
+    ) -> None:
+        """Answer `method path` with `respond()` instead of the real handler (`times` calls, or always).
+
+        For answers a real service might give that the fake would not on its own:
+        a malformed body, an unexpected status.
+        """
+        self._overrides.append((method.upper(), path, respond, [times]))
+
     def calls(self, method: str | None = None, path_prefix: str = "") -> list[RecordedRequest]:
         return [
             r
@@ -107,6 +118,11 @@ class FakeServer:
                 body=body,
             )
         )
+        for method, path, respond, left in self._overrides:
+            if request.method == method and request.path == path and left[0] != 0:
+                if left[0] is not None:
+                    left[0] -= 1
+                return respond()
         return await handler(request)
 
 
