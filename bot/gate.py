@@ -11,7 +11,7 @@ from bot.ratelimit import RateLimiter
 from bot.services.accounts import AccountService
 
 # What a banned user may still do: see why they are banned.
-ALLOWED_WHEN_BANNED = frozenset({"whoami", "help"})
+ALLOWED_WHEN_BANNED = frozenset({"whoami"})
 
 
 def interaction_name(interaction: discord.Interaction[Any]) -> str:

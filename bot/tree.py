@@ -126,9 +126,13 @@ class MediaNestTree(app_commands.CommandTree["MediaNestBot"]):
     def observe_success(self, interaction: discord.Interaction[MediaNestBot]) -> None:
         name = command_name(interaction)
         self.client.metrics.commands.labels(name, "ok").inc()
-        self._observe(interaction, name)
+        elapsed = self._observe(interaction, name)
+        log.info("/%s by %s done in %.0f ms", name, interaction.user.id, elapsed * 1000)
 
-    def _observe(self, interaction: discord.Interaction[MediaNestBot], name: str) -> None:
+    def _observe(self, interaction: discord.Interaction[MediaNestBot], name: str) -> float:
         started = interaction.extras.get("started")
-        if started is not None:
-            self.client.metrics.command_latency.labels(name).observe(time.monotonic() - started)
+        if started is None:
+            return 0.0
+        elapsed = time.monotonic() - started
+        self.client.metrics.command_latency.labels(name).observe(elapsed)
+        return elapsed
