@@ -8,7 +8,6 @@ the environment a user would write in .env, pointed at the fakes.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 import sys
@@ -109,8 +108,7 @@ class Stack:
 
     async def stop_all(self) -> None:
         for process in reversed(self.processes):
-            if process.returncode is None:
-                await process.stop(timeout=10)
+            await process.stop(timeout=10)  # also closes the log of one that already exited
 
     def logs(self) -> list[dict[str, Any]]:
         """Every JSON log line of every process started, parsed."""
@@ -208,7 +206,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 async def link_as(stack: Stack, user: FakeUser, username: str, *, owner: bool = False) -> str:
     """Drive /link for `user` through plex.tv as the Plex account `username`; returns the device token."""
     account = stack.plex_tv.add_account(
-        username, email=f"{username}@example.com", owner_of=[stack.pms] if owner else [], shared=[] if owner else [stack.pms]
+        username,
+        email=f"{username}@example.com",
+        owner_of=[stack.pms] if owner else [],
+        shared=[] if owner else [stack.pms],
     )
     resp = await stack.discord.slash(user, "link", guild=stack.guild, channel=stack.channel)
     await resp.wait_edit(lambda m: any("Sign in" in str(c) for c in m.components), timeout=10)
@@ -216,8 +217,3 @@ async def link_as(stack: Stack, user: FakeUser, username: str, *, owner: bool = 
     token = stack.plex_tv.authorize_pin(pin.id, account)
     await resp.wait_edit(lambda m: m.embeds and "Linked as" in m.embeds[0]["title"], timeout=10)
     return token
-
-
-async def settle() -> None:
-    """Let already-scheduled callbacks run (not a wait for work)."""
-    await asyncio.sleep(0)

@@ -22,7 +22,9 @@ async def test_link_authorise_linked_with_token_encrypted_and_never_logged(stack
     assert TokenCipher(stack.encryption_key).decrypt(row["plex_token_encrypted"], owner=stack.alice.id) == token
     assert token not in stack.raw_logs()
 
-    whoami = await (await stack.discord.slash(stack.alice, "whoami", guild=stack.guild, channel=stack.channel)).wait_reply()
+    whoami = await (
+        await stack.discord.slash(stack.alice, "whoami", guild=stack.guild, channel=stack.channel)
+    ).wait_reply()
     fields = {f["name"]: f["value"] for f in whoami.embeds[0]["fields"]}
     assert "alice\\_plex" in fields["Plex"] and "linked" in fields["Plex"]
     assert fields["Role"] == "user" and fields["Status"] == "active"
@@ -32,7 +34,9 @@ async def test_link_authorise_linked_with_token_encrypted_and_never_logged(stack
 async def test_server_owner_becomes_admin_when_linking(stack: Stack) -> None:
     await stack.start_bot()
     await link_as(stack, stack.bob, "owner", owner=True)
-    whoami = await (await stack.discord.slash(stack.bob, "whoami", guild=stack.guild, channel=stack.channel)).wait_reply()
+    whoami = await (
+        await stack.discord.slash(stack.bob, "whoami", guild=stack.guild, channel=stack.channel)
+    ).wait_reply()
     assert {f["name"]: f["value"] for f in whoami.embeds[0]["fields"]}["Role"] == "admin"
 
 
@@ -76,7 +80,9 @@ async def test_unlink_with_confirm_and_revoked_token_marks_stale_with_dm(stack: 
     await stack.start_bot()
     token = await link_as(stack, stack.alice, "alice_plex")
     stack.plex_tv.revoke_token(token)
-    whoami = await (await stack.discord.slash(stack.alice, "whoami", guild=stack.guild, channel=stack.channel)).wait_reply()
+    whoami = await (
+        await stack.discord.slash(stack.alice, "whoami", guild=stack.guild, channel=stack.channel)
+    ).wait_reply()
     assert "needs /link again" in {f["name"]: f["value"] for f in whoami.embeds[0]["fields"]}["Plex"]
     dm = await stack.discord.wait_for_dm(stack.alice, lambda m: m.embeds and "renewing" in m.embeds[0]["title"])
     assert "/link" in dm.embeds[0]["description"]
@@ -89,7 +95,9 @@ async def test_unlink_with_confirm_and_revoked_token_marks_stale_with_dm(stack: 
     assert "Unlinked" in done.embeds[0]["title"]
     conn = await asyncpg.connect(stack.database_url)
     try:
-        row = await conn.fetchrow("SELECT plex_id, plex_token_encrypted FROM users WHERE discord_id = $1", stack.alice.id)
+        row = await conn.fetchrow(
+            "SELECT plex_id, plex_token_encrypted FROM users WHERE discord_id = $1", stack.alice.id
+        )
     finally:
         await conn.close()
     assert row["plex_id"] is None and row["plex_token_encrypted"] is None
@@ -116,9 +124,13 @@ async def test_admin_commands_are_checked_server_side_and_bans_work(stack: Stack
     dm = await stack.discord.wait_for_dm(stack.alice, lambda m: m.embeds and "banned" in m.embeds[0]["title"])
     assert "spamming" in dm.embeds[0]["description"]
 
-    blocked = await (await stack.discord.slash(stack.alice, "help", guild=stack.guild, channel=stack.channel)).wait_reply()
+    blocked = await (
+        await stack.discord.slash(stack.alice, "help", guild=stack.guild, channel=stack.channel)
+    ).wait_reply()
     assert "banned" in blocked.embeds[0]["description"] and "spamming" in blocked.embeds[0]["description"]
-    whoami = await (await stack.discord.slash(stack.alice, "whoami", guild=stack.guild, channel=stack.channel)).wait_reply()
+    whoami = await (
+        await stack.discord.slash(stack.alice, "whoami", guild=stack.guild, channel=stack.channel)
+    ).wait_reply()
     assert "banned" in {f["name"]: f["value"] for f in whoami.embeds[0]["fields"]}["Status"]
 
     await (
@@ -126,12 +138,16 @@ async def test_admin_commands_are_checked_server_side_and_bans_work(stack: Stack
             stack.admin, "admin user unban", guild=stack.guild, channel=stack.channel, user=stack.alice, reason="ok now"
         )
     ).wait_reply()
-    again = await (await stack.discord.slash(stack.alice, "help", guild=stack.guild, channel=stack.channel)).wait_reply()
+    again = await (
+        await stack.discord.slash(stack.alice, "help", guild=stack.guild, channel=stack.channel)
+    ).wait_reply()
     assert "MediaNest" in again.embeds[0]["title"]
 
     conn = await asyncpg.connect(stack.database_url)
     try:
-        rows = await conn.fetch("SELECT actor_id, action, reason FROM audit_log WHERE target_id = $1 ORDER BY id", str(stack.alice.id))
+        rows = await conn.fetch(
+            "SELECT actor_id, action, reason FROM audit_log WHERE target_id = $1 ORDER BY id", str(stack.alice.id)
+        )
     finally:
         await conn.close()
     assert [(r["actor_id"], r["action"], r["reason"]) for r in rows] == [
@@ -148,7 +164,11 @@ async def test_rate_limit_holds_across_two_bot_processes(stack: Stack) -> None:
         other = discord.create_guild("Cousins")
     other_channel = discord.create_channel(other, "media")
     discord.add_member(other, stack.alice)
-    common = {"SHARD_COUNT": 2, "DISCORD_GUILD_IDS": f"{stack.guild.id},{other.id}", "RATE_LIMIT_COMMANDS_PER_MINUTE": 10}
+    common = {
+        "SHARD_COUNT": 2,
+        "DISCORD_GUILD_IDS": f"{stack.guild.id},{other.id}",
+        "RATE_LIMIT_COMMANDS_PER_MINUTE": 10,
+    }
     first = await stack.start_bot(SHARD_IDS=(stack.guild.id >> 22) % 2, **common)
     second = await stack.start_bot(wait_commands=False, SHARD_IDS=(other.id >> 22) % 2, **common)
     await wait_for(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import os
-from datetime import datetime
 import signal
+from datetime import datetime
 from pathlib import Path
 
 import asyncpg
@@ -50,7 +51,7 @@ async def test_playlist_with_progress_files_collection_and_one_dm_then_only_the_
     times = [
         datetime.fromisoformat(e["edited_timestamp"]).timestamp() for e in final.edits if e.get("edited_timestamp")
     ] + [final.edited_timestamp]
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert all(gap >= 1.9 for gap in gaps), gaps
 
     root = stack.download_root

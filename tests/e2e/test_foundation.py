@@ -18,7 +18,9 @@ async def test_bot_logs_in_syncs_to_the_guild_and_help_answers(stack: Stack) -> 
     assert admin["default_member_permissions"] == str(0x20)  # hidden from ordinary members
     assert stack.discord.gateway_stats.identifies == 1
 
-    reply = await (await stack.discord.slash(stack.alice, "help", guild=stack.guild, channel=stack.channel)).wait_reply()
+    reply = await (
+        await stack.discord.slash(stack.alice, "help", guild=stack.guild, channel=stack.channel)
+    ).wait_reply()
     assert reply.ephemeral
     text = reply.embeds[0]["description"]
     assert "`/link`" in text and "`/download`" in text
@@ -68,8 +70,12 @@ async def test_readyz_follows_the_database_and_metrics_count_commands(stack: Sta
             body = (await web_client.get("/readyz")).json()
             assert body["checks"] == {"database": "ok", "redis": "ok", "discord": "ok"}
 
-            await (await stack.discord.slash(stack.alice, "help", guild=stack.guild, channel=stack.channel)).wait_reply()
-            await (await stack.discord.slash(stack.alice, "unlink", guild=stack.guild, channel=stack.channel)).wait_reply()
+            await (
+                await stack.discord.slash(stack.alice, "help", guild=stack.guild, channel=stack.channel)
+            ).wait_reply()
+            await (
+                await stack.discord.slash(stack.alice, "unlink", guild=stack.guild, channel=stack.channel)
+            ).wait_reply()
             metrics = (await web_client.get("/metrics")).text
             assert 'medianest_commands_total{command="help",outcome="ok"} 1.0' in metrics
             assert 'medianest_commands_total{command="unlink",outcome="error"} 1.0' in metrics

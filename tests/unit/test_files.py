@@ -14,7 +14,7 @@ from bot.files import PathEscapeError, inside, plex_path, safe_name
     [
         ("Normal title", "Normal title"),
         ("../../etc/passwd", "etc passwd"),
-        ("a/b\\c:d*e?f\"g<h>i|j", "a b c d e f g h i j"),
+        ('a/b\\c:d*e?f"g<h>i|j', "a b c d e f g h i j"),
         ("..hidden", "hidden"),
         ("tab\tand\nnewline\x00nul", "tab and newline nul"),
         ("", "fallback"),

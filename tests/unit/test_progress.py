@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 from bot.progress import ThrottledEditor
@@ -25,7 +26,7 @@ async def test_bursts_are_coalesced_and_final_is_shown() -> None:
     contents = [c for _, c in edits]
     assert contents[-1] == "done"
     assert len(contents) <= 5  # 0.5 s of updates at one edit per 0.2 s, plus the final one
-    gaps = [b - a for (a, _), (b, _) in zip(edits, edits[1:], strict=False)]
+    gaps = [b - a for (a, _), (b, _) in itertools.pairwise(edits)]
     assert all(gap >= 0.19 for gap in gaps)
     await editor.close()
 
