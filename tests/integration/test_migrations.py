@@ -21,8 +21,7 @@ async def test_migrations_apply_on_empty_database_then_nothing(empty_database: s
         applied = await migrate(conn)
         assert applied == [m.filename for m in load_migrations()]
         tables = {
-            r["tablename"]
-            for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         }
         assert {
             "users",

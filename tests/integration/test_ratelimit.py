@@ -17,9 +17,7 @@ async def test_limit_is_exact_under_concurrency_across_two_clients(redis_client:
     other = aioredis.from_url(REDIS_URL, decode_responses=True)
     try:
         limiters = [RateLimiter(redis_client), RateLimiter(other)]
-        results = await asyncio.gather(
-            *(limiters[i % 2].hit("commands", 7, limit=100, window=60) for i in range(150))
-        )
+        results = await asyncio.gather(*(limiters[i % 2].hit("commands", 7, limit=100, window=60) for i in range(150)))
     finally:
         await other.aclose()
     assert sum(r.allowed for r in results) == 100

@@ -38,9 +38,7 @@ async def web(db_proxy: tuple[TcpProxy, str], make_settings: Callable[..., Setti
     await deps.close()
 
 
-async def test_healthz_and_readyz_with_database_up_then_cut_then_back(
-    web: str, db_proxy: tuple[TcpProxy, str]
-) -> None:
+async def test_healthz_and_readyz_with_database_up_then_cut_then_back(web: str, db_proxy: tuple[TcpProxy, str]) -> None:
     proxy, _ = db_proxy
     async with httpx.AsyncClient(base_url=web, timeout=10) as client:
         assert (await client.get("/healthz")).json() == {"status": "alive"}

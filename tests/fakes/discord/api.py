@@ -15,7 +15,7 @@ Everything the bot does arrives through real HTTP and websocket traffic; this
 class only wires the parts together and offers the verbs a test needs.
 """
 
-# ruff: noqa: ASYNC109  -- the test API takes `timeout=` like the brief's `wait_reply(timeout=5)`; wait_for enforces it
+
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ bot's start-up). Validation also runs on that single worker thread so it never
 delays an answer to the bot; `drain()` waits for the backlog before assertions.
 """
 
-# ruff: noqa: ASYNC109  -- the test API takes `timeout=` like the brief's `wait_reply(timeout=5)`; wait_for enforces it
+
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ questions a user would ask: what did the bot reply, did it edit the reply, did i
 open a modal, did the interaction fail.
 """
 
-# ruff: noqa: ASYNC109  -- the test API takes `timeout=` like the brief's `wait_reply(timeout=5)`; wait_for enforces it
+
 
 from __future__ import annotations
 

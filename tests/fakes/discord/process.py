@@ -7,7 +7,7 @@ stop() is SIGTERM then SIGKILL after a deadline, so a hung bot cannot hang the
 test run.
 """
 
-# ruff: noqa: ASYNC109  -- the test API takes `timeout=` like the brief's `wait_reply(timeout=5)`; wait_for enforces it
+
 
 from __future__ import annotations
 

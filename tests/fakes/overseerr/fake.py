@@ -332,7 +332,7 @@ class FakeOverseerr(FakeServer):
     def webhooks(self) -> list[WebhookDelivery]:
         return self.webhook.deliveries
 
-    async def webhooks_delivered(self, timeout: float = 10.0) -> list[WebhookDelivery]:  # noqa: ASYNC109
+    async def webhooks_delivered(self, timeout: float = 10.0) -> list[WebhookDelivery]:
         """Wait until every queued webhook was posted; return all deliveries so far."""
         await self.webhook.wait_idle(timeout)
         return list(self.webhook.deliveries)

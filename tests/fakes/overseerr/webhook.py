@@ -306,7 +306,7 @@ class WebhookSender:
             delivery.error = f"{type(exc).__name__}: {exc}"
 
     # A default deadline keeps every test's wait bounded without wrapping each call.
-    async def wait_idle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    async def wait_idle(self, timeout: float = 10.0) -> None:
         """Return once every queued webhook has been posted (or failed)."""
         if self._queue is None:
             return
