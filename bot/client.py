@@ -23,10 +23,11 @@ from bot.notifier import DiscordNotifier
 from bot.services.container import Services
 from bot.tree import MediaNestTree
 from bot.web import WebServer
+from bot.webhooks import overseerr_webhook
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.meta", "cogs.account", "cogs.moderation", "cogs.downloads")
+EXTENSIONS = ("cogs.meta", "cogs.account", "cogs.moderation", "cogs.requests", "cogs.downloads", "cogs.status")
 
 
 def point_discord_at(settings: Settings) -> None:
@@ -119,6 +120,12 @@ class MediaNestBot(commands.AutoShardedBot):
         self.web.add_check("database", database_check(self.deps.pool))
         self.web.add_check("redis", redis_check(self.deps.redis))
         self.web.add_check("discord", self._check_gateway)
+        self.web.add_info("circuits", lambda: {n: b.state.value for n, b in self.deps.breakers.items()})
+        secret = self.settings.overseerr.webhook_secret
+        self.web.app.router.add_post(
+            "/webhooks/overseerr",
+            overseerr_webhook(self.services.requests, secret.get_secret_value() if secret else None, self.deps.redis),
+        )
         await self.web.start()
         self.tree.add_command(self.admin_group)
         for extension in EXTENSIONS:

@@ -173,6 +173,8 @@ class OverseerrSettings(_Section):
     api_key: SecretStr | None = None
     webhook_secret: SecretStr | None = None
     timeout_seconds: float = Field(default=10.0, gt=0)
+    import_users: bool = False
+    poll_seconds: int = Field(default=60, ge=1, le=3600)
 
     @model_validator(mode="after")
     def _key_with_url(self) -> OverseerrSettings:
@@ -188,6 +190,12 @@ class UptimeKumaSettings(_Section):
     status_slug: str | None = Field(default=None, pattern=r"^[a-z0-9-]+$")
     api_key: SecretStr | None = None
     timeout_seconds: float = Field(default=5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _slug_with_url(self) -> UptimeKumaSettings:
+        if self.url is not None and self.status_slug is None:
+            raise ValueError("UPTIME_KUMA_STATUS_SLUG is needed when UPTIME_KUMA_URL is set")
+        return self
 
 
 class DownloadSettings(_Section):
@@ -228,7 +236,12 @@ class LimitSettings(_Section):
 class ChannelSettings(_Section):
     status_channel_ids: IdList = Field(default_factory=list, validation_alias="STATUS_CHANNEL_IDS")
     notify_channel_id: int | None = Field(default=None, validation_alias="NOTIFY_CHANNEL_ID")
-    status_poll_seconds: int = Field(default=60, ge=5, validation_alias="STATUS_POLL_SECONDS")
+    status_poll_seconds: int = Field(default=60, ge=1, validation_alias="STATUS_POLL_SECONDS")
+    # defaults for the status board; /admin status changes them per server, in the database
+    status_flap_window_seconds: int = Field(default=300, ge=0, validation_alias="STATUS_FLAP_WINDOW_SECONDS")
+    status_silence_up: bool = Field(default=False, validation_alias="STATUS_SILENCE_UP")
+    status_ping_role_id: int | None = Field(default=None, validation_alias="STATUS_PING_ROLE_ID")
+    status_board_check_seconds: int = Field(default=600, ge=1, validation_alias="STATUS_BOARD_CHECK_SECONDS")
 
 
 class WebSettings(_Section):

@@ -22,6 +22,8 @@ from bot import db
 from bot.config import Settings
 from bot.crypto import TokenCipher
 from bot.integrations.breaker import BreakerState, CircuitBreaker
+from bot.integrations.kuma import HttpProbe, KumaClient
+from bot.integrations.overseerr import OverseerrClient
 from bot.integrations.plex import PlexServerClient, PlexTvClient
 from bot.logs import register_secret
 from bot.metrics import Metrics
@@ -47,6 +49,36 @@ def register_settings_secrets(settings: Settings) -> None:
             register_secret(secret.get_secret_value())
 
 
+def _status_clients(
+    settings: Settings, breaker: Callable[..., CircuitBreaker]
+) -> tuple[KumaClient | None, HttpProbe | None]:
+    """Uptime Kuma and the Overseerr liveness probe, when configured.
+
+    Kuma's breaker half-opens after one poll interval (at most 30 s), so a Kuma
+    that comes back shows on the board at the next tick, while /status never
+    waits on a Kuma that is known to be down.
+    """
+    kuma = None
+    if settings.kuma.url is not None and settings.kuma.status_slug is not None:
+        kuma = KumaClient(
+            base_url=str(settings.kuma.url),
+            slug=settings.kuma.status_slug,
+            api_key=settings.kuma.api_key.get_secret_value() if settings.kuma.api_key else None,
+            timeout=settings.kuma.timeout_seconds,
+            breaker=breaker("uptime-kuma", reset_after=min(30.0, float(settings.channels.status_poll_seconds))),
+        )
+    probe = None
+    if settings.overseerr.url is not None:
+        probe = HttpProbe(
+            "Overseerr",
+            base_url=str(settings.overseerr.url),
+            path="/api/v1/status",
+            timeout=settings.overseerr.timeout_seconds,
+            breaker=breaker("overseerr-status", reset_after=min(30.0, float(settings.channels.status_poll_seconds))),
+        )
+    return kuma, probe
+
+
 @dataclass
 class Dependencies:
     settings: Settings
@@ -58,6 +90,9 @@ class Dependencies:
     limiter: RateLimiter
     plex_tv: PlexTvClient
     plex_server: PlexServerClient | None
+    overseerr: OverseerrClient | None = None
+    kuma: KumaClient | None = None
+    overseerr_probe: HttpProbe | None = None
     breakers: dict[str, CircuitBreaker] = field(default_factory=dict)
     _stack: AsyncExitStack = field(default_factory=AsyncExitStack, repr=False)
 
@@ -82,12 +117,12 @@ class Dependencies:
 
             breakers: dict[str, CircuitBreaker] = {}
 
-            def breaker(name: str) -> CircuitBreaker:
+            def breaker(name: str, reset_after: float = 30.0) -> CircuitBreaker:
                 def on_change(integration: str, state: BreakerState) -> None:
                     metrics.breaker_open.labels(integration).set(1 if state is BreakerState.OPEN else 0)
                     log.warning("circuit for %s is now %s", integration, state.value)
 
-                breakers[name] = CircuitBreaker(name, on_change=on_change)
+                breakers[name] = CircuitBreaker(name, on_change=on_change, reset_after=reset_after)
                 metrics.breaker_open.labels(name).set(0)
                 return breakers[name]
 
@@ -110,6 +145,19 @@ class Dependencies:
                     breaker=breaker("plex"),
                 )
                 stack.push_async_callback(plex_server.aclose)
+            overseerr = None
+            if settings.overseerr.url is not None and settings.overseerr.api_key is not None:
+                overseerr = OverseerrClient(
+                    base_url=str(settings.overseerr.url),
+                    api_key=settings.overseerr.api_key.get_secret_value(),
+                    timeout=settings.overseerr.timeout_seconds,
+                    breaker=breaker("overseerr"),
+                )
+                stack.push_async_callback(overseerr.aclose)
+            kuma, overseerr_probe = _status_clients(settings, breaker)
+            for client in (kuma, overseerr_probe):
+                if client is not None:
+                    stack.push_async_callback(client.aclose)
         except BaseException:
             await stack.aclose()
             raise
@@ -123,6 +171,9 @@ class Dependencies:
             limiter=RateLimiter(redis),
             plex_tv=plex_tv,
             plex_server=plex_server,
+            overseerr=overseerr,
+            kuma=kuma,
+            overseerr_probe=overseerr_probe,
             breakers=breakers,
             _stack=stack,
         )

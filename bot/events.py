@@ -33,9 +33,12 @@ CLAIM_IDLE_MS = 60_000
 
 
 class BotEvent(BaseModel):
-    kind: Literal["notice", "download_finished"]
+    kind: Literal["notice", "download_finished", "request_update"]
     notice: Notice | None = None
     download_id: int | None = None
+    request_id: int | None = None
+    status: str | None = None
+    notify_requester: bool = True
 
 
 class Progress(BaseModel):
@@ -91,6 +94,11 @@ class EventConsumer:
                         await self._handle(entry_id, fields)
             except asyncio.CancelledError:
                 raise
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc) and "no longer exists" not in str(exc):
+                    raise
+                log.warning("the event stream vanished (Redis restarted or was flushed); recreating it")
+                await self.ensure_group()
             except Exception:
                 log.exception("event consumer failed; retrying")
                 await asyncio.sleep(1)

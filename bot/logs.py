@@ -104,5 +104,8 @@ def setup_logging(level: str = "INFO", fmt: str = "console") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # discord.py's gateway chatter at DEBUG includes payloads; keep it at INFO at most.
-    for noisy in ("discord.gateway", "discord.http", "httpx", "httpcore", "asyncio"):
+    for noisy in ("discord.gateway", "discord.http", "asyncio"):
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.INFO))
+    # one line per HTTP call is noise; our clients log what matters
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(max(logging.getLevelName(level), logging.WARNING))

@@ -27,6 +27,7 @@ class WebServer:
         self.port = port
         self.metrics = metrics
         self.checks: dict[str, Check] = {}
+        self.info: dict[str, Callable[[], dict[str, str]]] = {}
         self.app = web.Application(client_max_size=max_body_bytes)
         self.app.router.add_get("/healthz", self._healthz)
         self.app.router.add_get("/readyz", self._readyz)
@@ -35,6 +36,10 @@ class WebServer:
 
     def add_check(self, name: str, check: Check) -> None:
         self.checks[name] = check
+
+    def add_info(self, name: str, provider: Callable[[], dict[str, str]]) -> None:
+        """Shown in /readyz without deciding it (an open circuit is degraded, not unready)."""
+        self.info[name] = provider
 
     async def start(self) -> None:
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
@@ -70,10 +75,12 @@ class WebServer:
 
     async def _readyz(self, _: web.Request) -> web.Response:
         failures = await self.readiness()
-        checks = {name: failures.get(name, "ok") for name in self.checks}
-        if failures:
-            return web.json_response({"status": "unavailable", "checks": checks}, status=503)
-        return web.json_response({"status": "ready", "checks": checks})
+        body: dict[str, object] = {
+            "status": "unavailable" if failures else "ready",
+            "checks": {name: failures.get(name, "ok") for name in self.checks},
+        }
+        body.update({name: provider() for name, provider in self.info.items()})
+        return web.json_response(body, status=503 if failures else 200)
 
     async def _metrics(self, _: web.Request) -> web.Response:
         return web.Response(body=self.metrics.render(), content_type="text/plain", charset="utf-8")

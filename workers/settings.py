@@ -12,6 +12,7 @@ from bot.correlation import correlation_id
 from workers import context
 from workers.downloads import download, plex_retry
 from workers.maintenance import reconcile_job, remove_stale_work
+from workers.requests import schedule, sync_requests
 
 
 async def ping(ctx: dict[str, Any]) -> str:
@@ -33,7 +34,10 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
 
     return {
         "functions": [ping, download, plex_retry],
-        "cron_jobs": [cron(reconcile_job, second=7, run_at_startup=True)],
+        "cron_jobs": [
+            cron(reconcile_job, second=7, run_at_startup=True),
+            cron(sync_requests, run_at_startup=True, **schedule(settings.overseerr.poll_seconds)),
+        ],
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
         "on_job_start": on_job_start,

@@ -95,6 +95,8 @@ class AccountService:
         self._admin_ids = admin_ids
         self._app_url = app_url
         self.poll_interval = poll_interval
+        # run after a successful link (map the member in Overseerr, say); never fail the link
+        self.after_link: list[Callable[[User], Awaitable[None]]] = []
         self._pending: dict[int, tuple[PendingLink, asyncio.Event, list[LinkEnd]]] = {}
 
     # -- identity -------------------------------------------------------------
@@ -223,6 +225,11 @@ class AccountService:
                 details={"plex_username": account.username, "plex_id": account.id, "server_owner": owner},
             )
         log.info("linked discord user %s to plex account %s", discord_id, account.id)
+        for hook in self.after_link:
+            try:
+                await hook(user)
+            except Exception:
+                log.exception("a post-link step failed for %s", discord_id)
         return user
 
     async def _check_server_access(self, account: PlexAccount, token: str) -> bool:

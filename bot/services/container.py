@@ -8,12 +8,16 @@ from bot.deps import Dependencies
 from bot.notices import Notifier
 from bot.services.accounts import AccountService
 from bot.services.downloads import DownloadService
+from bot.services.requests import RequestService
+from bot.services.status import StatusService
 
 
 @dataclass(frozen=True)
 class Services:
     accounts: AccountService
     downloads: DownloadService
+    status: StatusService
+    requests: RequestService
 
     @classmethod
     def build(cls, deps: Dependencies, notifier: Notifier) -> Services:
@@ -37,4 +41,18 @@ class Services:
             accounts=accounts,
             settings=settings,
         )
-        return cls(accounts=accounts, downloads=downloads)
+        status = StatusService(
+            pool=deps.pool,
+            redis=deps.redis,
+            arq=deps.arq,
+            accounts=accounts,
+            settings=settings,
+            kuma=deps.kuma,
+            plex=deps.plex_server,
+            overseerr=deps.overseerr_probe,
+        )
+        requests = RequestService(
+            pool=deps.pool, redis=deps.redis, overseerr=deps.overseerr, accounts=accounts, settings=settings
+        )
+        accounts.after_link.append(requests.map_after_link)
+        return cls(accounts=accounts, downloads=downloads, status=status, requests=requests)

@@ -27,13 +27,31 @@ from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord.models import FakeChannel, FakeGuild, FakeRole, FakeUser
 from tests.fakes.discord.process import BotProcess
 from tests.fakes.discord.pytest_plugin import assert_clean
+from tests.fakes.kuma import FakeUptimeKuma
 from tests.fakes.media import FakeMediaServer
+from tests.fakes.overseerr.constants import Permission
+from tests.fakes.overseerr.fake import FakeOverseerr
 from tests.fakes.plex import FakePlexServer, FakePlexTv
 
 PLEX_ROOT = "/data/youtube"
 PLEX_ADMIN_TOKEN = "pms-admin-token-0123456789"
 CLIENT_ID = "medianest-e2e-client"
-BOT_COMMANDS = ["help", "link", "unlink", "whoami", "admin", "download", "downloads", "cancel"]
+BOT_COMMANDS = [
+    "help",
+    "link",
+    "unlink",
+    "whoami",
+    "admin",
+    "download",
+    "downloads",
+    "cancel",
+    "status",
+    "search",
+    "request",
+    "requests",
+    "quota",
+]
+WEBHOOK_SECRET = "Bearer overseerr-hook-secret"
 
 
 def free_port() -> int:
@@ -48,6 +66,8 @@ class Stack:
     plex_tv: FakePlexTv
     pms: FakePlexServer
     media: FakeMediaServer
+    kuma: FakeUptimeKuma
+    overseerr: FakeOverseerr
     database_url: str
     encryption_key: str
     download_root: Path
@@ -72,6 +92,12 @@ class Stack:
             "ENCRYPTION_KEY": self.encryption_key,
             "PLEX_CLIENT_ID": CLIENT_ID,
             "PLEX_TV_URL": self.plex_tv.url,
+            "OVERSEERR_URL": self.overseerr.url,
+            "OVERSEERR_API_KEY": self.overseerr.api_key,
+            "OVERSEERR_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "OVERSEERR_POLL_SECONDS": "3600",
+            "UPTIME_KUMA_URL": self.kuma.url,
+            "UPTIME_KUMA_STATUS_SLUG": self.kuma.slug,
             "PLEX_SERVER_URL": self.pms.url,
             "PLEX_SERVER_TOKEN": PLEX_ADMIN_TOKEN,
             "PLEX_DOWNLOAD_ROOT": PLEX_ROOT,
@@ -103,6 +129,11 @@ class Stack:
         await process.start(wait_ready=False)
         return process
 
+    def hook_overseerr(self, process: BotProcess, secret: str = WEBHOOK_SECRET) -> None:
+        """Point Overseerr's webhook agent at this bot process."""
+        port = self.web_ports[process.pid]
+        self.overseerr.configure_webhook(f"http://127.0.0.1:{port}/webhooks/overseerr", secret)
+
     def web(self, process: BotProcess) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.web_ports[process.pid]}", timeout=10)
 
@@ -131,7 +162,7 @@ async def _reset(database_url: str) -> None:
     try:
         await conn.execute(
             "TRUNCATE users, media_requests, downloads, download_items, audit_log, status_messages, "
-            "app_settings RESTART IDENTITY CASCADE"
+            "status_settings, app_settings RESTART IDENTITY CASCADE"
         )
     finally:
         await conn.close()
@@ -157,7 +188,9 @@ async def stack(
     pms.set_scan_delay(0.05)
     plex_tv.register_server(pms)
     media = FakeMediaServer()
-    for server in (discord, plex_tv, pms, media):
+    kuma = FakeUptimeKuma(slug="media")
+    overseerr = FakeOverseerr()
+    for server in (discord, plex_tv, pms, media, kuma, overseerr):
         await server.start()
     guild = discord.create_guild("Family")
     channel = discord.create_channel(guild, "media")
@@ -171,6 +204,8 @@ async def stack(
         plex_tv=plex_tv,
         pms=pms,
         media=media,
+        kuma=kuma,
+        overseerr=overseerr,
         database_url=database,
         encryption_key=encryption_key,
         download_root=root,
@@ -188,8 +223,9 @@ async def stack(
         failed = getattr(request.node, "rep_call", None)
         if failed is not None and failed.failed:
             print("\n----- process logs -----\n" + s.raw_logs()[-20000:])
-        for server in (media, pms, plex_tv):
+        for server in (overseerr, kuma, media, pms, plex_tv):
             await server.stop()
+        assert not overseerr.contract_errors, overseerr.contract_errors
         try:
             await assert_clean(discord)
         finally:
@@ -203,14 +239,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     setattr(item, f"rep_{report.when}", report)
 
 
-async def link_as(stack: Stack, user: FakeUser, username: str, *, owner: bool = False) -> str:
-    """Drive /link for `user` through plex.tv as the Plex account `username`; returns the device token."""
+async def link_as(
+    stack: Stack, user: FakeUser, username: str, *, owner: bool = False, overseerr: int | None = Permission.REQUEST
+) -> str:
+    """Drive /link for `user` through plex.tv as the Plex account `username`; returns the device token.
+
+    With `overseerr` (permission bits), the Plex account also has an Overseerr user, as
+    Overseerr's Plex import would have made it.
+    """
     account = stack.plex_tv.add_account(
         username,
         email=f"{username}@example.com",
         owner_of=[stack.pms] if owner else [],
         shared=[] if owner else [stack.pms],
     )
+    if overseerr is not None:
+        stack.overseerr.add_user(username, plex_id=account.id, email=f"{username}@example.com", permissions=overseerr)
     resp = await stack.discord.slash(user, "link", guild=stack.guild, channel=stack.channel)
     await resp.wait_edit(lambda m: any("Sign in" in str(c) for c in m.components), timeout=10)
     pin = await wait_for(lambda: stack.plex_tv.latest_pin(CLIENT_ID), what="a PIN")
