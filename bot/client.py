@@ -27,7 +27,15 @@ from bot.webhooks import overseerr_webhook
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.meta", "cogs.account", "cogs.moderation", "cogs.requests", "cogs.downloads", "cogs.status")
+EXTENSIONS = (
+    "cogs.meta",
+    "cogs.account",
+    "cogs.moderation",
+    "cogs.requests",
+    "cogs.downloads",
+    "cogs.status",
+    "cogs.admin_console",  # after cogs.downloads: it extends /admin downloads
+)
 
 
 def point_discord_at(settings: Settings) -> None:
@@ -110,13 +118,9 @@ class MediaNestBot(commands.AutoShardedBot):
 
     async def setup_hook(self) -> None:
         self._deps = await Dependencies.open(self.settings, metrics=self.metrics)
-        self.notifier = DiscordNotifier(self, self.settings.channels.notify_channel_id)
+        self.notifier = DiscordNotifier(self, self.deps.runtime)
         self._services = Services.build(self.deps, self.notifier)
-        self._gate = Gate(
-            self.services.accounts,
-            self.deps.limiter,
-            commands_per_minute=self.settings.limits.commands_per_minute,
-        )
+        self._gate = Gate(self.services.accounts, self.deps.limiter, self.deps.runtime)
         self.web.add_check("database", database_check(self.deps.pool))
         self.web.add_check("redis", redis_check(self.deps.redis))
         self.web.add_check("discord", self._check_gateway)

@@ -29,6 +29,7 @@ from bot.logs import register_secret
 from bot.metrics import Metrics
 from bot.ratelimit import RateLimiter
 from bot.repositories import app_settings
+from bot.services.runtime import RuntimeSettings
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ class Dependencies:
     metrics: Metrics
     cipher: TokenCipher
     limiter: RateLimiter
+    runtime: RuntimeSettings
     plex_tv: PlexTvClient
     plex_server: PlexServerClient | None
     overseerr: OverseerrClient | None = None
@@ -169,6 +171,7 @@ class Dependencies:
             metrics=metrics,
             cipher=TokenCipher(settings.security.encryption_key.get_secret_value()),
             limiter=RateLimiter(redis),
+            runtime=RuntimeSettings(pool, settings),
             plex_tv=plex_tv,
             plex_server=plex_server,
             overseerr=overseerr,

@@ -9,6 +9,7 @@ import discord
 from bot.errors import AppError, ErrorCode
 from bot.ratelimit import RateLimiter
 from bot.services.accounts import AccountService
+from bot.services.runtime import RuntimeSettings
 
 # What a banned user may still do: see why they are banned.
 ALLOWED_WHEN_BANNED = frozenset({"whoami"})
@@ -20,10 +21,10 @@ def interaction_name(interaction: discord.Interaction[Any]) -> str:
 
 
 class Gate:
-    def __init__(self, accounts: AccountService, limiter: RateLimiter, *, commands_per_minute: int) -> None:
+    def __init__(self, accounts: AccountService, limiter: RateLimiter, runtime: RuntimeSettings) -> None:
         self._accounts = accounts
         self._limiter = limiter
-        self._per_minute = commands_per_minute
+        self._runtime = runtime
 
     async def check(self, interaction: discord.Interaction[Any]) -> None:
         """Raise AppError to refuse; remembers the user row in `interaction.extras["user"]`."""
@@ -38,5 +39,9 @@ class Gate:
         if interaction.type is discord.InteractionType.autocomplete:
             return  # typing is not a command; autocomplete has its own cache
         await self._limiter.take(
-            "commands", user.discord_id, limit=self._per_minute, window=60, what="commands per minute"
+            "commands",
+            user.discord_id,
+            limit=(await self._runtime.current()).commands_per_minute,
+            window=60,
+            what="commands per minute",
         )

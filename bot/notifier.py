@@ -8,6 +8,7 @@ import discord
 
 from bot import embeds
 from bot.notices import Notice
+from bot.services.runtime import RuntimeSettings
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +31,9 @@ def render(notice: Notice) -> discord.Embed:
 
 
 class DiscordNotifier:
-    def __init__(self, client: discord.Client, fallback_channel_id: int | None) -> None:
+    def __init__(self, client: discord.Client, runtime: RuntimeSettings) -> None:
         self._client = client
-        self.fallback_channel_id = fallback_channel_id
+        self._runtime = runtime
 
     async def notify(self, notice: Notice) -> bool:
         embed = render(notice)
@@ -49,12 +50,13 @@ class DiscordNotifier:
         return await self._fallback(notice, embed)
 
     async def _fallback(self, notice: Notice, embed: discord.Embed) -> bool:
-        if self.fallback_channel_id is None:
+        fallback_channel_id = (await self._runtime.current()).notify_channel_id
+        if fallback_channel_id is None:
             log.info("user %s has DMs closed and no NOTIFY_CHANNEL_ID is set", notice.user_id)
             return False
-        channel = self._client.get_channel(self.fallback_channel_id)
+        channel = self._client.get_channel(fallback_channel_id)
         if not isinstance(channel, discord.abc.Messageable):
-            channel = await self._client.fetch_channel(self.fallback_channel_id)
+            channel = await self._client.fetch_channel(fallback_channel_id)
         assert isinstance(channel, discord.abc.Messageable)
         await channel.send(
             content=f"<@{notice.user_id}> (your DMs are closed, so this lands here)",

@@ -18,7 +18,6 @@ from typing import TypeVar
 
 import asyncpg
 
-from bot.config import LimitSettings
 from bot.crypto import TokenCipher, TokenDecryptError
 from bot.errors import AppError, ErrorCode
 from bot.integrations.plex import PlexAccount, PlexServerClient, PlexTokenRejected, PlexTvClient
@@ -27,6 +26,7 @@ from bot.notices import Notice, Notifier
 from bot.ratelimit import RateLimiter, Usage
 from bot.repositories import audit, users
 from bot.repositories.users import Role, User
+from bot.services.runtime import RuntimeSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -80,7 +80,7 @@ class AccountService:
         plex_server: PlexServerClient | None,
         notifier: Notifier,
         limiter: RateLimiter,
-        limits: LimitSettings,
+        runtime: RuntimeSettings,
         admin_ids: frozenset[int],
         app_url: str,
         poll_interval: float = 2.0,
@@ -91,7 +91,7 @@ class AccountService:
         self._plex_server = plex_server
         self._notifier = notifier
         self._limiter = limiter
-        self._limits = limits
+        self._runtime = runtime
         self._admin_ids = admin_ids
         self._app_url = app_url
         self.poll_interval = poll_interval
@@ -313,10 +313,9 @@ class AccountService:
                 else:
                     plex_ok = False
                     user = await self.touch(discord_id)
-        commands = await self._limiter.peek("commands", discord_id, limit=self._limits.commands_per_minute, window=60)
-        downloads = await self._limiter.peek(
-            "downloads", discord_id, limit=self._limits.downloads_per_hour, window=3600
-        )
+        limits = await self._runtime.current()
+        commands = await self._limiter.peek("commands", discord_id, limit=limits.commands_per_minute, window=60)
+        downloads = await self._limiter.peek("downloads", discord_id, limit=limits.downloads_per_hour, window=3600)
         counts = await self._pool.fetchrow(
             """
             SELECT (SELECT count(*) FROM media_requests WHERE user_id = $1) AS requests,

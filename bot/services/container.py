@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.deps import Dependencies
 from bot.notices import Notifier
 from bot.services.accounts import AccountService
+from bot.services.admin import AdminService
 from bot.services.downloads import DownloadService
 from bot.services.requests import RequestService
 from bot.services.status import StatusService
@@ -18,6 +19,7 @@ class Services:
     downloads: DownloadService
     status: StatusService
     requests: RequestService
+    admin: AdminService
 
     @classmethod
     def build(cls, deps: Dependencies, notifier: Notifier) -> Services:
@@ -29,7 +31,7 @@ class Services:
             plex_server=deps.plex_server,
             notifier=notifier,
             limiter=deps.limiter,
-            limits=settings.limits,
+            runtime=deps.runtime,
             admin_ids=frozenset(settings.discord.admin_ids),
             app_url=str(settings.plex.app_url),
         )
@@ -40,6 +42,7 @@ class Services:
             limiter=deps.limiter,
             accounts=accounts,
             settings=settings,
+            runtime=deps.runtime,
         )
         status = StatusService(
             pool=deps.pool,
@@ -52,7 +55,13 @@ class Services:
             overseerr=deps.overseerr_probe,
         )
         requests = RequestService(
-            pool=deps.pool, redis=deps.redis, overseerr=deps.overseerr, accounts=accounts, settings=settings
+            pool=deps.pool,
+            redis=deps.redis,
+            overseerr=deps.overseerr,
+            accounts=accounts,
+            settings=settings,
+            runtime=deps.runtime,
         )
         accounts.after_link.append(requests.map_after_link)
-        return cls(accounts=accounts, downloads=downloads, status=status, requests=requests)
+        admin = AdminService(pool=deps.pool, accounts=accounts, downloads=downloads)
+        return cls(accounts=accounts, downloads=downloads, status=status, requests=requests, admin=admin)

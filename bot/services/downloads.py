@@ -24,6 +24,7 @@ from bot.repositories import audit
 from bot.repositories import downloads as repo
 from bot.repositories.downloads import Download
 from bot.services.accounts import AccountService
+from bot.services.runtime import RuntimeSettings
 from bot.services.urls import parse_download_url
 
 log = logging.getLogger(__name__)
@@ -78,10 +79,12 @@ class DownloadService:
         limiter: RateLimiter,
         accounts: AccountService,
         settings: Settings,
+        runtime: RuntimeSettings,
     ) -> None:
         self._pool = pool
         self._redis = redis
         self._arq = arq
+        self._runtime = runtime
         self._limiter = limiter
         self._accounts = accounts
         self._settings = settings
@@ -90,7 +93,8 @@ class DownloadService:
         """Check everything first, then write the row and its job; nothing is left half-made."""
         await self._accounts.require_linked(user_id)
         target = parse_download_url(raw_url, self._settings.downloads.allowed_hosts)
-        quota_gb = self._settings.downloads.user_quota_gb
+        limits = await self._runtime.current()
+        quota_gb = limits.download_quota_gb
         if quota_gb is not None:
             used = await repo.bytes_used(self._pool, user_id)
             if used >= quota_gb * GB:
@@ -102,7 +106,7 @@ class DownloadService:
         await self._limiter.take(
             "downloads",
             user_id,
-            limit=self._settings.limits.downloads_per_hour,
+            limit=limits.downloads_per_hour,
             window=3600,
             what="downloads per hour",
         )
@@ -128,9 +132,11 @@ class DownloadService:
     async def get(self, download_id: int) -> Download | None:
         return await repo.get(self._pool, download_id)
 
-    async def list_for(self, user_id: int, status: repo.Status | None, page: int) -> list[Download]:
+    async def list_for(
+        self, user_id: int, status: repo.Status | None, page: int, *, page_size: int = PAGE_SIZE
+    ) -> list[Download]:
         return await repo.list_for_user(
-            self._pool, user_id, status=status, limit=PAGE_SIZE, offset=(max(page, 1) - 1) * PAGE_SIZE
+            self._pool, user_id, status=status, limit=page_size, offset=(max(page, 1) - 1) * page_size
         )
 
     async def cancel(self, actor_id: int, download_id: int) -> Download:

@@ -38,6 +38,7 @@ from bot.repositories import requests as repo
 from bot.repositories.requests import MediaRequest, Status
 from bot.repositories.users import User
 from bot.services.accounts import AccountService
+from bot.services.runtime import RuntimeSettings
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +122,11 @@ class RequestService:
         overseerr: OverseerrClient | None,
         accounts: AccountService,
         settings: Settings,
+        runtime: RuntimeSettings,
     ) -> None:
         self._pool = pool
         self._redis = redis
+        self._runtime = runtime
         self._overseerr = overseerr
         self._accounts = accounts
         self._settings = settings
@@ -241,7 +244,7 @@ class RequestService:
                 overseerr_quota = await self.overseerr.quota(user.overseerr_user_id)
             except (AppError, RequestRefused):
                 overseerr_quota = None
-        limit = self._settings.limits.requests_per_day
+        limit = (await self._runtime.current()).requests_per_day
         return QuotaReport(
             used, limit, oldest + timedelta(days=1) if oldest and used >= limit else None, overseerr_quota
         )

@@ -35,7 +35,7 @@ async def accounts(deps: Dependencies) -> AsyncIterator[tuple[AccountService, Re
         plex_server=deps.plex_server,
         notifier=notifier,
         limiter=deps.limiter,
-        limits=deps.settings.limits,
+        runtime=deps.runtime,
         admin_ids=frozenset({9}),
         app_url="https://app.plex.tv",
         poll_interval=0.05,
