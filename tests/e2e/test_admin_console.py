@@ -91,7 +91,7 @@ async def test_bulk_decline_changes_exactly_those_five_with_audit_and_dms(stack:
     for tmdb in (6, 7):
         await slash(stack, stack.bob, "request movie", title=f"movie:{tmdb}")
 
-    interaction, prompt = await slash(
+    _, prompt = await slash(
         stack, stack.admin, "admin requests bulk", action="decline", user=stack.alice, reason="Out of disk space"
     )
     assert "Decline 5 request(s)?" in prompt.embeds[0]["title"]
