@@ -89,3 +89,24 @@ async def test_readyz_follows_the_database_and_metrics_count_commands(stack: Sta
             assert (await web_client.get("/healthz")).status_code == 200
     finally:
         await proxy.stop()
+
+
+async def test_bot_resumes_after_a_gateway_reconnect_and_keeps_answering(stack: Stack) -> None:
+    await stack.start_bot()
+    await (await stack.discord.slash(stack.alice, "help", guild=stack.guild, channel=stack.channel)).wait_reply()
+    stack.discord.send_reconnect()
+    await wait_for(lambda: stack.discord.gateway_stats.resumes == 1, timeout=15, what="a RESUME")
+    reply = await (
+        await stack.discord.slash(stack.alice, "help", guild=stack.guild, channel=stack.channel)
+    ).wait_reply()
+    assert "MediaNest" in reply.embeds[0]["title"]
+    assert stack.discord.gateway_stats.identifies == 1  # resumed, not re-identified
+
+
+async def test_a_429_on_the_interaction_callback_is_waited_out(stack: Stack) -> None:
+    await stack.start_bot()
+    stack.discord.rate_limit_next("POST", "/interactions/{id}/{token}/callback", n=1, retry_after=0.3)
+    interaction = await stack.discord.slash(stack.alice, "help", guild=stack.guild, channel=stack.channel)
+    reply = await interaction.wait_reply()
+    assert "MediaNest" in reply.embeds[0]["title"]
+    assert [hit.path for hit in stack.discord.rate_limit_hits if "callback" in hit.path]

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from bot.config import Settings
 from bot.deps import Dependencies
 from bot.events import STREAM
 from bot.files import WORK_DIR_NAME
 from bot.repositories import downloads as repo
-from bot.services.downloads import cancel_key
+from bot.services.downloads import cancel_key, lease_key
 from tests.fakes.base import wait_for
 from tests.fakes.media import FakeMediaServer
 from tests.fakes.plex import FakePlexServer
@@ -129,3 +132,53 @@ async def test_cancel_mid_download_leaves_no_partial_file(deps: Dependencies, me
         await worker.close()
     root = deps.settings.downloads.root
     assert files_under(root) == []
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 600 KB filesystem for the download root, so the disk really fills up (needs root, as CI has)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+async def test_full_disk_fails_cleanly_and_removes_partial_files(
+    download_settings: Callable[..., Settings], media: FakeMediaServer, small_disk: Path
+) -> None:
+    settings = download_settings(DOWNLOAD_ROOT=str(small_disk), PLEX_SERVER_URL="", PLEX_SERVER_TOKEN="")
+    deps = await Dependencies.open(settings)
+    try:
+        await deps.redis.flushdb()
+        await deps.pool.execute("TRUNCATE users CASCADE")
+        await linked_user(deps, 1005, "erin")
+        media.add_video("huge", "Huge", min_size=2_000_000)
+        download_id = await queue(deps, 1005, media.add_playlist("PL5", "Too big", ["huge"]))
+        worker = make_worker(settings)
+        await worker.main()
+        await worker.close()
+        row = await repo.get(deps.pool, download_id)
+        assert row is not None and row.status == "failed"
+        assert row.error_message is not None and "disk is full" in row.error_message
+        assert files_under(small_disk) == []  # nothing partial left, in the work folder or elsewhere
+        assert worker.jobs_retried == 0
+    finally:
+        await deps.close()
+
+
+async def test_a_starting_worker_removes_stale_work_folders_but_not_live_ones(deps: Dependencies) -> None:
+    root = deps.settings.downloads.root
+    stale = root / WORK_DIR_NAME / "41"
+    live = root / WORK_DIR_NAME / "42"
+    for folder in (stale, live):
+        folder.mkdir(parents=True)
+        (folder / "video.mp4.part").write_bytes(b"partial")
+    await deps.redis.set(lease_key(42), "123", ex=30)
+    worker = make_worker(deps.settings)
+    await worker.main()
+    await worker.close()
+    assert not stale.exists()
+    assert (live / "video.mp4.part").exists()
