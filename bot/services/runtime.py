@@ -28,9 +28,10 @@ PREFIX = "runtime."
 class RuntimeValues(BaseModel):
     model_config = {"frozen": True, "extra": "ignore"}
 
-    commands_per_minute: int = Field(ge=1, le=10_000, description="Commands per member per minute")
-    downloads_per_hour: int = Field(ge=1, le=1_000, description="Downloads per member per hour")
-    requests_per_day: int = Field(ge=1, le=1_000, description="Media requests per member per day")
+    # the same bounds as the environment settings (bot/config.py), so every default is valid here
+    commands_per_minute: int = Field(ge=1, description="Commands per member per minute")
+    downloads_per_hour: int = Field(ge=1, description="Downloads per member per hour")
+    requests_per_day: int = Field(ge=1, description="Media requests per member per day")
     download_quota_gb: float | None = Field(default=None, gt=0, description="Disk space per member (GB); empty = none")
     notify_channel_id: int | None = Field(default=None, description="Channel for notices when DMs are closed")
 

@@ -105,3 +105,22 @@ def test_check_config_command_exits_2_with_the_report(tmp_path: object) -> None:
     assert "DISCORD_TOKEN: is required but not set" in result.stderr
     assert "DATABASE_URL: must be a postgresql://" in result.stderr
     assert "secret-pass" not in result.stderr + result.stdout
+
+
+def test_every_environment_default_is_a_valid_runtime_value(clean_env: pytest.MonkeyPatch, encryption_key: str) -> None:
+    """An admin-changeable setting may not refuse what the environment allowed (it would break every command)."""
+    from bot.services.runtime import RuntimeValues, defaults
+
+    for key, value in {
+        "DISCORD_TOKEN": "abc-0123456789",
+        "DATABASE_URL": "postgresql://u@h/db",
+        "REDIS_URL": "redis://h:6379/0",
+        "ENCRYPTION_KEY": encryption_key,
+        "RATE_LIMIT_COMMANDS_PER_MINUTE": "1000000",
+        "RATE_LIMIT_DOWNLOADS_PER_HOUR": "100000",
+        "REQUEST_QUOTA_PER_DAY": "100000",
+        "DOWNLOAD_USER_QUOTA_GB": "0.5",
+    }.items():
+        clean_env.setenv(key, value)
+    values = RuntimeValues(**defaults(load_settings(env_file=None)))
+    assert values.commands_per_minute == 1_000_000 and values.download_quota_gb == 0.5
