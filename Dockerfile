@@ -22,7 +22,7 @@ COPY migrations ./migrations
 RUN pip install . && mkdir -p /downloads && chown medianest:medianest /downloads
 
 USER medianest
-ENV DOWNLOAD_ROOT=/downloads WEB_HOST=0.0.0.0 WEB_PORT=8080
+ENV DOWNLOAD_ROOT=/downloads WEB_HOST=0.0.0.0 WEB_PORT=8080 MPLCONFIGDIR=/tmp/matplotlib
 EXPOSE 8080
 VOLUME ["/downloads"]
 

@@ -35,6 +35,7 @@ EXTENSIONS = (
     "cogs.downloads",
     "cogs.status",
     "cogs.admin_console",  # after cogs.downloads: it extends /admin downloads
+    "cogs.insights",
 )
 
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import discord
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.errors import AppError, ErrorCode
 from bot.ratelimit import RateLimiter
 from bot.services.accounts import AccountService
 from bot.services.runtime import RuntimeSettings
+
+log = logging.getLogger(__name__)
 
 # What a banned user may still do: see why they are banned.
 ALLOWED_WHEN_BANNED = frozenset({"whoami"})
@@ -38,10 +43,13 @@ class Gate:
             )
         if interaction.type is discord.InteractionType.autocomplete:
             return  # typing is not a command; autocomplete has its own cache
-        await self._limiter.take(
-            "commands",
-            user.discord_id,
-            limit=(await self._runtime.current()).commands_per_minute,
-            window=60,
-            what="commands per minute",
-        )
+        limit = (await self._runtime.current()).commands_per_minute
+        try:
+            await self._limiter.take("commands", user.discord_id, limit=limit, window=60, what="commands per minute")
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            # fail open: a Redis outage must not lock everyone out (an admin needs /admin doctor then)
+            log.warning(
+                "rate limiter unavailable (%s); letting /%s through unlimited",
+                type(exc).__name__,
+                interaction_name(interaction),
+            )

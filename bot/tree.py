@@ -14,8 +14,10 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+import asyncpg
 import discord
 from discord import app_commands
+from redis import exceptions as redis_errors
 
 from bot import embeds, replies
 from bot.correlation import correlation_id, current
@@ -56,7 +58,9 @@ def classify(error: BaseException) -> AppError | None:
             return inner
         if isinstance(error, app_commands.TransformerError):
             return AppError(ErrorCode.INVALID_INPUT, f"`{error.value}` is not a valid value here.")
-        return None
+        return outage(inner) if inner is not None else None
+    if (down := outage(error)) is not None:
+        return down
     if isinstance(error, AppError):
         return error
     if isinstance(error, app_commands.CommandOnCooldown):
@@ -77,6 +81,21 @@ def classify(error: BaseException) -> AppError | None:
     return None
 
 
+def outage(error: BaseException) -> AppError | None:
+    """Our own database or Redis unreachable: not a bug, and the user should hear so plainly."""
+    if isinstance(error, redis_errors.ConnectionError | redis_errors.TimeoutError):
+        return AppError(
+            ErrorCode.SERVICE_UNAVAILABLE,
+            "MediaNest's queue and cache (Redis) are not answering. Try again in a minute; if it lasts, tell an admin.",
+        )
+    if isinstance(error, asyncpg.PostgresConnectionError | asyncpg.InterfaceError | ConnectionError):
+        return AppError(
+            ErrorCode.DATABASE_ERROR,
+            "MediaNest's database is not answering. Try again in a minute; if it lasts, tell an admin.",
+        )
+    return None
+
+
 def unwrap(error: BaseException) -> BaseException:
     original = getattr(error, "original", None)
     return original if isinstance(original, BaseException) else error
@@ -92,6 +111,10 @@ async def report(interaction: discord.Interaction[Any], error: BaseException, *,
             exc_info=(type(unwrap(error)), unwrap(error), unwrap(error).__traceback__),
         )
         app_error = INTERNAL
+    elif app_error.code in (ErrorCode.SERVICE_UNAVAILABLE, ErrorCode.DATABASE_ERROR) and not isinstance(
+        unwrap(error), AppError
+    ):
+        log.warning("%s failed: %s (%s)", where, app_error.code.value, type(unwrap(error)).__name__)
     else:
         log.info("%s refused: %s %s", where, app_error.code.value, app_error.message)
     try:

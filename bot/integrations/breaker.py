@@ -60,6 +60,10 @@ class CircuitBreaker:
             return True
         return False
 
+    def release(self) -> None:
+        """A call that ended without a verdict (cancelled): let the next one be the trial."""
+        self._trial_in_flight = False
+
     def success(self) -> None:
         was = self.state
         self._failures = 0

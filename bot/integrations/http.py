@@ -7,6 +7,7 @@ other answers go back to the caller, which knows what a 401 or 404 means there.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -56,6 +57,9 @@ class ServiceClient:
             raise self.unavailable()
         try:
             response = await self.http.request(method, url, **kwargs)
+        except asyncio.CancelledError:
+            self.breaker.release()  # no verdict; a stuck half-open trial would block the service for good
+            raise
         except (httpx.TransportError, httpx.TimeoutException) as exc:
             self.breaker.failure()
             log.warning("%s %s %s failed: %s", self.display_name, method, url, type(exc).__name__)

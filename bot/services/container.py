@@ -8,8 +8,10 @@ from bot.deps import Dependencies
 from bot.notices import Notifier
 from bot.services.accounts import AccountService
 from bot.services.admin import AdminService
+from bot.services.doctor import DoctorService
 from bot.services.downloads import DownloadService
 from bot.services.requests import RequestService
+from bot.services.stats import StatsService
 from bot.services.status import StatusService
 
 
@@ -20,6 +22,8 @@ class Services:
     status: StatusService
     requests: RequestService
     admin: AdminService
+    stats: StatsService
+    doctor: DoctorService
 
     @classmethod
     def build(cls, deps: Dependencies, notifier: Notifier) -> Services:
@@ -64,4 +68,24 @@ class Services:
         )
         accounts.after_link.append(requests.map_after_link)
         admin = AdminService(pool=deps.pool, accounts=accounts, downloads=downloads)
-        return cls(accounts=accounts, downloads=downloads, status=status, requests=requests, admin=admin)
+        stats = StatsService(pool=deps.pool, arq=deps.arq, accounts=accounts)
+        doctor = DoctorService(
+            settings=settings,
+            pool=deps.pool,
+            redis=deps.redis,
+            arq=deps.arq,
+            accounts=accounts,
+            plex_tv=deps.plex_tv,
+            plex_server=deps.plex_server,
+            overseerr=deps.overseerr,
+            kuma=deps.kuma,
+        )
+        return cls(
+            accounts=accounts,
+            downloads=downloads,
+            status=status,
+            requests=requests,
+            admin=admin,
+            stats=stats,
+            doctor=doctor,
+        )

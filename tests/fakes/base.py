@@ -98,11 +98,7 @@ class FakeServer:
         self._overrides.append((method.upper(), path, respond, [times]))
 
     def calls(self, method: str | None = None, path_prefix: str = "") -> list[RecordedRequest]:
-        return [
-            r
-            for r in self.requests
-            if (method is None or r.method == method) and r.path.startswith(path_prefix)
-        ]
+        return [r for r in self.requests if (method is None or r.method == method) and r.path.startswith(path_prefix)]
 
     @web.middleware
     async def _record_middleware(

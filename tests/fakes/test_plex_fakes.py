@@ -174,9 +174,7 @@ async def test_forced_expiry_and_stale_mode(http: httpx.AsyncClient, plex_tv: Fa
 async def test_pin_with_form_fields_like_plex_docs(http: httpx.AsyncClient, plex_tv: FakePlexTv) -> None:
     """Plex's own guide sends strong and the X-Plex-* values as form fields."""
     form = {"strong": "false", "X-Plex-Product": "MediaNest", "X-Plex-Client-Identifier": "form-client"}
-    response = await http.post(
-        f"{plex_tv.url}/api/v2/pins", data=form, headers={"Accept": "application/json"}
-    )
+    response = await http.post(f"{plex_tv.url}/api/v2/pins", data=form, headers={"Accept": "application/json"})
     assert response.status_code == 201
     pin = response.json()
     assert len(pin["code"]) == 4 and pin["expiresIn"] == 900 and pin["clientIdentifier"] == "form-client"
@@ -191,9 +189,7 @@ async def test_revoked_token_gets_401_everywhere(
     assert (await http.get(f"{pms.url}/library/sections", headers=with_token(token))).status_code == 200
 
     plex_tv.revoke_token(token)
-    unauthenticated = {
-        "errors": [{"code": 1001, "message": "User could not be authenticated", "status": 401}]
-    }
+    unauthenticated = {"errors": [{"code": 1001, "message": "User could not be authenticated", "status": 401}]}
     for path in ("/api/v2/user", "/api/v2/resources"):
         response = await http.get(plex_tv.url + path, headers=with_token(token))
         assert (response.status_code, response.json()) == (401, unauthenticated)
@@ -216,9 +212,7 @@ async def test_shared_user_reads_but_cannot_change(
 
     movies = pms.add_section("Movies", "movie", ["/data/movies"])
     assert (await http.get(f"{pms.url}/library/sections", headers=with_token(share_token))).status_code == 200
-    refresh = await http.get(
-        f"{pms.url}/library/sections/{movies.key}/refresh", headers=with_token(share_token)
-    )
+    refresh = await http.get(f"{pms.url}/library/sections/{movies.key}/refresh", headers=with_token(share_token))
     assert refresh.status_code == 401
 
     plex_tv.unshare(kid, pms)
@@ -232,9 +226,7 @@ async def test_plex_tv_xml_for_plexapi(http: httpx.AsyncClient, plex_tv: FakePle
     pin = ET.fromstring((await http.post(f"{plex_tv.url}/api/v2/pins", headers=xml_headers)).content)
     assert pin.tag == "pin" and pin.get("id") and pin.get("authToken") == ""
     user = ET.fromstring(
-        (
-            await http.get(f"{plex_tv.url}/api/v2/user", headers={**xml_headers, "X-Plex-Token": mum.token})
-        ).content
+        (await http.get(f"{plex_tv.url}/api/v2/user", headers={**xml_headers, "X-Plex-Token": mum.token})).content
     )
     assert user.get("username") == "mum" and user.get("scrobbleTypes") == ""
     subscription = user.find("subscription")
@@ -248,9 +240,7 @@ async def test_plex_tv_xml_for_plexapi(http: httpx.AsyncClient, plex_tv: FakePle
 # --------------------------------------------------------------------------- PMS
 
 
-async def test_identity_is_public_everything_else_needs_a_token(
-    http: httpx.AsyncClient, pms: FakePlexServer
-) -> None:
+async def test_identity_is_public_everything_else_needs_a_token(http: httpx.AsyncClient, pms: FakePlexServer) -> None:
     identity = await http.get(f"{pms.url}/identity", headers={"Accept": "application/json"})
     assert identity.json()["MediaContainer"]["machineIdentifier"] == MACHINE_ID
 
@@ -265,9 +255,7 @@ async def test_identity_is_public_everything_else_needs_a_token(
     assert root_doc["machineIdentifier"] == MACHINE_ID and root_doc["friendlyName"] == "Family Plex"
 
     pms.allow_token("friend-token")
-    assert (
-        await http.get(f"{pms.url}/library/sections", headers={"X-Plex-Token": "friend-token"})
-    ).status_code == 200
+    assert (await http.get(f"{pms.url}/library/sections", headers={"X-Plex-Token": "friend-token"})).status_code == 200
 
 
 async def test_sections_json_and_xml(http: httpx.AsyncClient, pms: FakePlexServer) -> None:
@@ -297,9 +285,7 @@ async def test_sections_json_and_xml(http: httpx.AsyncClient, pms: FakePlexServe
     assert directory.find("Location").get("path") == "/data/movies"  # type: ignore[union-attr]
 
 
-async def test_partial_scan_finds_new_files_later(
-    http: httpx.AsyncClient, pms: FakePlexServer, tmp_path: Path
-) -> None:
+async def test_partial_scan_finds_new_files_later(http: httpx.AsyncClient, pms: FakePlexServer, tmp_path: Path) -> None:
     disk = tmp_path / "youtube"
     (disk / "Cats").mkdir(parents=True)
     (disk / "Dogs").mkdir()
@@ -331,9 +317,7 @@ async def test_partial_scan_finds_new_files_later(
     assert items[0]["type"] == "movie" and items[0]["key"] == f"/library/metadata/{items[0]['ratingKey']}"
     assert pms.scans[0].path == "/data/youtube/Cats" and pms.scans[0].added == [int(items[0]["ratingKey"])]
 
-    await http.get(
-        f"{pms.url}/library/sections/{section.key}/refresh", params={"path": "/elsewhere"}, headers=ADMIN
-    )
+    await http.get(f"{pms.url}/library/sections/{section.key}/refresh", params={"path": "/elsewhere"}, headers=ADMIN)
     await http.get(f"{pms.url}/library/sections/{section.key}/refresh", headers=ADMIN)
     await pms.wait_scans_done()
     assert pms.scans[1].added == [] and sorted(i.title for i in pms.items(section)) == [
@@ -379,16 +363,12 @@ async def test_listing_pages_and_filters(http: httpx.AsyncClient, pms: FakePlexS
     assert [m["title"] for m in full["Metadata"]] == ["Apple", "Banana", "Cherry", "Mango", "The Zebra"]
     assert full["size"] == 5 and "totalSize" not in full
 
-    paged = await http.get(
-        url, headers={**ADMIN, "X-Plex-Container-Start": "2", "X-Plex-Container-Size": "2"}
-    )
+    paged = await http.get(url, headers={**ADMIN, "X-Plex-Container-Start": "2", "X-Plex-Container-Size": "2"})
     doc = paged.json()["MediaContainer"]
     assert [m["title"] for m in doc["Metadata"]] == ["Cherry", "Mango"]
     assert (doc["size"], doc["totalSize"], doc["offset"]) == (2, 5, 2)
     assert paged.headers["X-Plex-Container-Total-Size"] == "5"
-    by_query = await http.get(
-        url, params={"X-Plex-Container-Start": 4, "X-Plex-Container-Size": 50}, headers=ADMIN
-    )
+    by_query = await http.get(url, params={"X-Plex-Container-Start": 4, "X-Plex-Container-Size": 50}, headers=ADMIN)
     assert [m["title"] for m in by_query.json()["MediaContainer"]["Metadata"]] == ["The Zebra"]
 
     filtered = await http.get(url, params={"type": 1, "title": "an", "sort": "addedAt:desc"}, headers=ADMIN)
@@ -411,28 +391,22 @@ async def test_collections(http: httpx.AsyncClient, pms: FakePlexServer) -> None
 
     listed = (await http.get(f"{pms.url}/library/sections/{home.key}/collections", headers=ADMIN)).json()
     assert [c["title"] for c in listed["MediaContainer"]["Metadata"]] == ["Cats"]
-    typed = (
-        await http.get(f"{pms.url}/library/sections/{home.key}/all", params={"type": 18}, headers=ADMIN)
-    ).json()
+    typed = (await http.get(f"{pms.url}/library/sections/{home.key}/all", params={"type": 18}, headers=ADMIN)).json()
     assert [c["ratingKey"] for c in typed["MediaContainer"]["Metadata"]] == [rating_key]
 
-    add_uri = f"server://{MACHINE_ID}/com.plexapp.plugins.library/library/metadata/{third.rating_key},{first.rating_key}"
-    added = await http.put(
-        f"{pms.url}/library/collections/{rating_key}/items", params={"uri": add_uri}, headers=ADMIN
+    add_uri = (
+        f"server://{MACHINE_ID}/com.plexapp.plugins.library/library/metadata/{third.rating_key},{first.rating_key}"
     )
+    added = await http.put(f"{pms.url}/library/collections/{rating_key}/items", params={"uri": add_uri}, headers=ADMIN)
     assert added.json()["MediaContainer"]["Metadata"][0]["childCount"] == 3
     for path in ("children", "items"):
-        children = (
-            await http.get(f"{pms.url}/library/collections/{rating_key}/{path}", headers=ADMIN)
-        ).json()
+        children = (await http.get(f"{pms.url}/library/collections/{rating_key}/{path}", headers=ADMIN)).json()
         assert [c["title"] for c in children["MediaContainer"]["Metadata"]] == ["One", "Two", "Three"]
     assert pms.collections == {"Cats": [first.rating_key, second.rating_key, third.rating_key]}
 
     meta = (await http.get(f"{pms.url}/library/metadata/{rating_key}", headers=ADMIN)).json()
     assert meta["MediaContainer"]["Metadata"][0]["title"] == "Cats"
-    removed = await http.delete(
-        f"{pms.url}/library/collections/{rating_key}/items/{second.rating_key}", headers=ADMIN
-    )
+    removed = await http.delete(f"{pms.url}/library/collections/{rating_key}/items/{second.rating_key}", headers=ADMIN)
     assert removed.status_code == 200 and pms.collections["Cats"] == [first.rating_key, third.rating_key]
     assert (await http.delete(f"{pms.url}/library/metadata/{rating_key}", headers=ADMIN)).status_code == 200
     assert (await http.get(f"{pms.url}/library/metadata/{rating_key}", headers=ADMIN)).status_code == 404
@@ -462,9 +436,7 @@ async def test_collection_errors_and_xml_shape(http: httpx.AsyncClient, pms: Fak
     directory = ET.fromstring(xml.content)[0]
     assert (directory.tag, directory.get("type"), directory.get("smart")) == ("Directory", "collection", "0")
 
-    smart_uri = (
-        f"server://{MACHINE_ID}/com.plexapp.plugins.library/library/sections/{home.key}/all?type=1&title=On"
-    )
+    smart_uri = f"server://{MACHINE_ID}/com.plexapp.plugins.library/library/sections/{home.key}/all?type=1&title=On"
     smart = await http.post(
         url, params={"title": "Smart", "sectionId": home.key, "smart": 1, "uri": smart_uri}, headers=ADMIN
     )
@@ -480,17 +452,11 @@ async def test_delete_item_removes_file(http: httpx.AsyncClient, pms: FakePlexSe
     await http.get(f"{pms.url}/library/sections/{section.key}/refresh", headers=ADMIN)
     await pms.wait_scans_done()
     [item] = pms.items(section)
-    doc = (await http.get(f"{pms.url}/library/metadata/{item.rating_key}", headers=ADMIN)).json()[
-        "MediaContainer"
-    ]
+    doc = (await http.get(f"{pms.url}/library/metadata/{item.rating_key}", headers=ADMIN)).json()["MediaContainer"]
     assert doc["Metadata"][0]["librarySectionID"] == section.key
-    assert (
-        await http.delete(f"{pms.url}/library/metadata/{item.rating_key}", headers=ADMIN)
-    ).status_code == 200
+    assert (await http.delete(f"{pms.url}/library/metadata/{item.rating_key}", headers=ADMIN)).status_code == 200
     assert not (tmp_path / "clip.webm").exists() and pms.items(section) == []
-    assert (
-        await http.delete(f"{pms.url}/library/metadata/{item.rating_key}", headers=ADMIN)
-    ).status_code == 404
+    assert (await http.delete(f"{pms.url}/library/metadata/{item.rating_key}", headers=ADMIN)).status_code == 404
 
 
 async def test_server_down_shows_in_resources(
@@ -543,9 +509,7 @@ async def test_responses_match_community_specs(
     # the fake sends), boolean in the new one. Everything else matches the new spec.
     sections = (await http.get(f"{pms.url}/library/sections/all", headers=ADMIN)).json()
     with pytest.raises(Exception, match="is not of type 'boolean'"):
-        spec_check.validate_response(
-            "new", "get", "/library/sections/all", 200, json.dumps(sections).encode()
-        )
+        spec_check.validate_response("new", "get", "/library/sections/all", 200, json.dumps(sections).encode())
     for directory in sections["MediaContainer"]["Directory"]:
         directory["hidden"] = bool(directory["hidden"])
     spec_check.validate_response("new", "get", "/library/sections/all", 200, json.dumps(sections).encode())
@@ -575,8 +539,4 @@ def test_spec_check_rejects_a_wrong_shape() -> None:
 
 def test_add_account_with_fixed_token() -> None:
     account = FakePlexTv().add_account("solo", token="fixed-token")
-    assert (
-        isinstance(account, PlexAccount)
-        and account.token == "fixed-token"
-        and account.email == "solo@example.com"
-    )
+    assert isinstance(account, PlexAccount) and account.token == "fixed-token" and account.email == "solo@example.com"

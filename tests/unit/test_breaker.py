@@ -13,6 +13,16 @@ class Clock:
         return self.now
 
 
+def test_a_cancelled_trial_does_not_block_the_next_one() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker("plex", failure_threshold=1, reset_after=10, clock=clock)
+    breaker.failure()
+    clock.now = 11
+    assert breaker.allow()
+    breaker.release()  # the trial call was cancelled
+    assert breaker.allow()
+
+
 def test_opens_fails_fast_half_opens_and_closes() -> None:
     clock = Clock()
     changes: list[BreakerState] = []

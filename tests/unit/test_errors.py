@@ -44,3 +44,19 @@ def test_safe_escapes_mentions_and_markdown() -> None:
 def test_progress_bar_bounds() -> None:
     assert embeds.progress_bar(0).startswith("░")
     assert embeds.progress_bar(1.5).endswith("100.0%")
+
+
+def test_our_own_infrastructure_being_down_is_an_outage_not_a_bug() -> None:
+    import asyncpg
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    for error, code in (
+        (RedisConnectionError("refused"), ErrorCode.SERVICE_UNAVAILABLE),
+        (ConnectionRefusedError(111, "refused"), ErrorCode.DATABASE_ERROR),
+        (asyncpg.InterfaceError("pool is closed"), ErrorCode.DATABASE_ERROR),
+    ):
+        wrapped = app_commands.CommandInvokeError.__new__(app_commands.CommandInvokeError)
+        wrapped.original = error
+        shown = classify(wrapped)
+        assert shown is not None and shown.code is code
+        assert "Try again in a minute" in shown.message

@@ -15,8 +15,6 @@ Everything the bot does arrives through real HTTP and websocket traffic; this
 class only wires the parts together and offers the verbs a test needs.
 """
 
-
-
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable

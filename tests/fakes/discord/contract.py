@@ -12,8 +12,6 @@ bot's start-up). Validation also runs on that single worker thread so it never
 delays an answer to the bot; `drain()` waits for the backlog before assertions.
 """
 
-
-
 from __future__ import annotations
 
 import asyncio

@@ -13,8 +13,6 @@ questions a user would ask: what did the bot reply, did it edit the reply, did i
 open a modal, did the interaction fail.
 """
 
-
-
 from __future__ import annotations
 
 import asyncio

@@ -7,8 +7,6 @@ stop() is SIGTERM then SIGKILL after a deadline, so a hung bot cannot hang the
 test run.
 """
 
-
-
 from __future__ import annotations
 
 import asyncio

@@ -128,9 +128,7 @@ def respond_data(
     rendered as `<xml_tag>` holding one element per entry."""
     tags = dict(item_tags or {})
     if wants_json(request):
-        return web.Response(
-            body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"}
-        )
+        return web.Response(body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"})
     if isinstance(data, list):
         root = ET.Element(xml_tag, {"size": str(len(data))})
         child_tag = tags.get(xml_tag, xml_tag.rstrip("s"))

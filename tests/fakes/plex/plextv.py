@@ -184,9 +184,7 @@ class FakePlexTv(FakeServer):
         if isinstance(pin_id_or_code, int) or (as_text.isdigit() and int(as_text) in self.pins):
             found = self.pins.get(int(as_text))
         else:
-            found = next(
-                (p for p in self.pins.values() if p.code.casefold() == pin_id_or_code.casefold()), None
-            )
+            found = next((p for p in self.pins.values() if p.code.casefold() == pin_id_or_code.casefold()), None)
         if found is None:
             raise KeyError(f"no PIN {pin_id_or_code!r}")
         return found

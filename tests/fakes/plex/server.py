@@ -144,8 +144,7 @@ class FakePlexServer(FakeServer):
     def collections(self) -> dict[str, list[int]]:
         """Collection title -> ratingKeys of its items (smart ones resolved now)."""
         return {
-            c.title: [i.rating_key for i in self.library.collection_items(c)]
-            for c in self.library.collections.values()
+            c.title: [i.rating_key for i in self.library.collection_items(c)] for c in self.library.collections.values()
         }
 
     async def wait_scans_done(self, within: float = 10.0) -> None:
@@ -294,9 +293,7 @@ class FakePlexServer(FakeServer):
     async def handle_section_collections(self, request: web.Request) -> web.Response:
         return self._collections_listing(request, self.library.section(request.match_info["key"]))
 
-    def _item_listing(
-        self, request: web.Request, section: Section, items: list[Item], title2: str
-    ) -> web.Response:
+    def _item_listing(self, request: web.Request, section: Section, items: list[Item], title2: str) -> web.Response:
         page, attrs, headers = _page(request, items)
         root = container(
             size=len(page),

@@ -35,9 +35,7 @@ def load(name: SpecName) -> OpenAPI:
     return OpenAPI.from_file_path(str(SPEC_DIR / SPEC_FILES[name]), config=Config(spec_validator_cls=None))
 
 
-def validate_response(
-    name: SpecName, method: str, path: str, status: int, body: bytes, host: str = PMS
-) -> None:
+def validate_response(name: SpecName, method: str, path: str, status: int, body: bytes, host: str = PMS) -> None:
     """Raise openapi-core's error if `body` does not match the spec's response schema.
 
     `path` is as the spec's server sees it: "/identity" on PMS, "/api/v2/user" on plex.tv
