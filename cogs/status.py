@@ -117,13 +117,14 @@ def service_line(service: ServiceStatus, *, board: bool, compact: bool = False) 
     return " · ".join(parts)
 
 
-def _field_value(lines: list[str]) -> str:
+def _field_value(lines: list[str], limit: int) -> str:
+    """As many lines as fit in `limit` characters, then how many were left out."""
     value = ""
     for index, line in enumerate(lines):
-        rest = len(lines) - index
         candidate = f"{value}\n{line}" if value else line
-        if len(candidate) > embeds.FIELD_VALUE_LIMIT - 20 and rest:
-            return f"{value}\n… and {rest} more"
+        if len(candidate) > limit - 20:
+            more = f"… and {len(lines) - index} more"
+            return f"{value}\n{more}" if value else more
         value = candidate
     return value or "—"
 
@@ -163,11 +164,15 @@ def status_embed(snapshot: StatusSnapshot, *, board: bool, poll_seconds: int) ->
     embed = embeds.build(TONES[snapshot.overall], title, "\n".join(lines), footer=footer)
     if not board:
         embed.timestamp = snapshot.taken_at
+    groups = snapshot.groups[:25]
+    names = [embeds.safe(group.name, 200) or "—" for group in groups]
+    share = (EMBED_BUDGET - len(embed) - sum(len(n) for n in names)) // max(len(groups), 1)
     for compact in (False, True):
         embed.clear_fields()
-        for group in snapshot.groups[:25]:
-            value = _field_value([service_line(s, board=board, compact=compact) for s in group.services])
-            embed.add_field(name=embeds.safe(group.name, 200) or "—", value=value, inline=False)
+        for name, group in zip(names, groups, strict=True):
+            lines = [service_line(s, board=board, compact=compact) for s in group.services]
+            limit = embeds.FIELD_VALUE_LIMIT if not compact else max(min(embeds.FIELD_VALUE_LIMIT, share), 40)
+            embed.add_field(name=name, value=_field_value(lines, limit), inline=False)
         if len(embed) <= EMBED_BUDGET:
             break
     return embed

@@ -221,7 +221,7 @@ class KumaClient(ServiceClient):
         body = await self._json(f"/api/status-page/{self.slug}")
         if not isinstance(body, dict):
             raise AppError(ErrorCode.EXTERNAL_SERVICE_ERROR, "Uptime Kuma sent a status page we could not read.")
-        config = body.get("config") if isinstance(body.get("config"), dict) else {}
+        config: dict[str, Any] = body["config"] if isinstance(body.get("config"), dict) else {}
         incidents = body.get("incidents")
         if incidents is None:
             incidents = [body["incident"]] if isinstance(body.get("incident"), dict) else []  # 1.23

@@ -101,7 +101,7 @@ async def save_message(
 
 async def forget_message(db: Queryable, channel_id: int, message_id: int) -> bool:
     """The board message is gone (deleted by someone); the next tick posts a new one."""
-    result = await db.execute(
+    result: str = await db.execute(
         "UPDATE status_messages SET message_id = NULL, content_hash = NULL, updated_at = now() "
         "WHERE channel_id = $1 AND message_id = $2",
         channel_id,

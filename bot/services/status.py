@@ -217,7 +217,6 @@ def fold_transitions(
             continue
         if record.state == settled:
             continue
-        base = {"key": service.key, "name": service.name, "group": service.group, "state": settled, "at": now}
         if settled == "down":
             recently_up = record.last_up_at is not None and (now - record.last_up_at).total_seconds() < flap_window
             if recently_up and record.episode_start is not None:
@@ -252,7 +251,11 @@ def fold_transitions(
             outage = max(((service.since or now) - record.since).total_seconds(), 0.0)
         transitions.append(
             Transition(
-                **base,
+                key=service.key,
+                name=service.name,
+                group=service.group,
+                state=settled,
+                at=now,
                 kind=kind,
                 since=new.since if settled == "down" else record.since,
                 outage_seconds=outage,
@@ -532,7 +535,7 @@ class StatusService:
 
     async def _probe_redis(self) -> ProbeResult:
         started = time.perf_counter()
-        await self._redis.ping()  # type: ignore[misc]
+        await self._redis.ping()
         return ProbeResult(True, (time.perf_counter() - started) * 1000)
 
     async def _probe_queue(self) -> ProbeResult:
@@ -563,9 +566,9 @@ class StatusService:
         for index, key in enumerate(ups):
             window = tallies[index * 24 : (index + 1) * 24]
             total = sum(int(n or 0) for n, _ in window)
-            up = sum(int(u or 0) for _, u in window)
+            ups_seen = sum(int(u or 0) for _, u in window)
             if total:
-                found[key] = up / total
+                found[key] = ups_seen / total
         return found
 
     # -- boards and their settings ---------------------------------------------
