@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import discord
 import yarl
@@ -64,7 +64,7 @@ def silence_voice_warnings() -> None:
 class MediaNestBot(commands.AutoShardedBot):
     """Sharded only when SHARD_COUNT says so; one shard otherwise (no /gateway/bot call)."""
 
-    tree: MediaNestTree  # type: ignore[assignment]
+    tree: MediaNestTree
 
     def __init__(self, settings: Settings) -> None:
         silence_voice_warnings()
@@ -78,7 +78,8 @@ class MediaNestBot(commands.AutoShardedBot):
             chunk_guilds_at_startup=False,
             max_messages=None,
             shard_count=settings.discord.shard_count or 1,
-            shard_ids=settings.discord.shard_ids or None,
+            # None means "every shard" (discord.py pops it with that default); its options TypedDict omits None
+            shard_ids=cast(list[int], settings.discord.shard_ids or None),
             guild_ready_timeout=settings.discord.guild_ready_timeout,
         )
         self.settings = settings

@@ -109,7 +109,8 @@ class Dependencies:
                 max_size=settings.database.pool_max_size,
             )
             stack.push_async_callback(pool.close)
-            redis = aioredis.from_url(
+            # the typed classmethod behind the untyped module-level aioredis.from_url
+            redis: aioredis.Redis = aioredis.Redis.from_url(
                 settings.redis.url.get_secret_value(), decode_responses=True, health_check_interval=30
             )
             stack.push_async_callback(redis.aclose)

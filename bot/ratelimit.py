@@ -55,7 +55,10 @@ class RateLimiter:
     async def peek(self, bucket: str, user_id: int, *, limit: int, window: int) -> Usage:
         key = self.key(bucket, user_id)
         async with self._redis.pipeline(transaction=False) as pipe:
-            used, ttl = await pipe.get(key).ttl(key).execute()
+            # queued one at a time: redis-py types a pipeline command's result as the command's reply, not the pipe
+            pipe.get(key)
+            pipe.ttl(key)
+            used, ttl = await pipe.execute()
         used = int(used or 0)
         return Usage(used < limit, used, limit, int(ttl) if ttl and int(ttl) > 0 else window)
 

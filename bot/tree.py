@@ -156,6 +156,6 @@ class MediaNestTree(app_commands.CommandTree["MediaNestBot"]):
         started = interaction.extras.get("started")
         if started is None:
             return 0.0
-        elapsed = time.monotonic() - started
+        elapsed: float = time.monotonic() - started
         self.client.metrics.command_latency.labels(name).observe(elapsed)
         return elapsed

@@ -40,5 +40,6 @@ class BaseView(discord.ui.View):
 
 
 class BaseModal(discord.ui.Modal):
-    async def on_error(self, interaction: discord.Interaction[Any], error: Exception) -> None:
+    # discord.py's own Modal narrows BaseView.on_error to (interaction, error); this matches Modal, which calls it
+    async def on_error(self, interaction: discord.Interaction[Any], error: Exception) -> None:  # type: ignore[override]
         await report(interaction, error, where=f"modal {type(self).__name__}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 from aiohttp import web
 
@@ -47,7 +48,9 @@ class WebServer:
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         if self.port == 0 and site._server is not None:
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            # loop.create_server made it, so it is an asyncio.Server; aiohttp types it as the abstract base
+            server = cast(asyncio.Server, site._server)
+            self.port = server.sockets[0].getsockname()[1]
         log.info("web endpoint listening on %s:%s", self.host, self.port)
 
     async def close(self) -> None:

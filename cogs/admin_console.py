@@ -123,7 +123,7 @@ class AdminConsole(commands.Cog):
     def __init__(self, bot: MediaNestBot) -> None:
         self.bot = bot
         self.settings_group = SettingsAdmin(bot)
-        self._commands = [
+        self._commands: list[app_commands.Command[Any, ..., None]] = [
             app_commands.Command(name="audit", description="The audit log, newest first", callback=self.audit),
             app_commands.Command(
                 name="export",
@@ -138,7 +138,7 @@ class AdminConsole(commands.Cog):
         self.bot.admin_group.add_command(self.settings_group)
         downloads = self.bot.admin_group.get_command("downloads")
         if isinstance(downloads, app_commands.Group):
-            self._cancel_all = app_commands.Command(
+            self._cancel_all: app_commands.Command[Any, ..., None] = app_commands.Command(
                 name="cancel-all", description="Cancel every queued download of a member", callback=self.cancel_all
             )
             downloads.add_command(self._cancel_all)

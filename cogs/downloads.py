@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Literal, cast
 
 import discord
 from discord import app_commands
@@ -138,7 +139,9 @@ class Downloads(commands.Cog):
                 if download is not None and download.is_open:
                     self.editor.update(download.id, progress_embed(download, progress))
         finally:
-            await pubsub.aclose()
+            # redis-py leaves PubSub.aclose unannotated
+            aclose = cast(Callable[[], Awaitable[None]], pubsub.aclose)
+            await aclose()
 
     async def _on_finished(self, event: BotEvent) -> None:
         assert event.download_id is not None

@@ -146,11 +146,11 @@ class SeasonView(BaseView):
         select: discord.ui.Select[SeasonView] = discord.ui.Select(
             placeholder="Which seasons?", min_values=1, max_values=len(options), options=options, custom_id="seasons"
         )
-        select.callback = self._picked  # type: ignore[method-assign]
+        select.callback = self._picked  # type: ignore[method-assign]  # discord.py's way to set a callback
         self.add_item(select)
         self.select = select
 
-    async def _picked(self, interaction: discord.Interaction[MediaNestBot]) -> None:
+    async def _picked(self, interaction: discord.Interaction[Any]) -> None:
         values = self.select.values
         seasons = None if "all" in values else sorted(int(v) for v in values)
         await interaction.response.defer()
@@ -187,29 +187,33 @@ class ResultsView(BaseView):
         select: discord.ui.Select[ResultsView] = discord.ui.Select(
             placeholder="Pick one to request", options=options, custom_id="pick"
         )
-        select.callback = self._picked  # type: ignore[method-assign]
+        select.callback = self._picked  # type: ignore[method-assign]  # discord.py's way to set a callback
         self.add_item(select)
         self.select = select
         pages = max(1, -(-len(self.results) // RESULTS_PER_PAGE))
         if pages > 1:
-            back = discord.ui.Button(label="Previous", disabled=self.page == 0, custom_id="prev")
-            forward = discord.ui.Button(label="Next", disabled=self.page >= pages - 1, custom_id="next")
-            back.callback = self._back  # type: ignore[method-assign]
-            forward.callback = self._forward  # type: ignore[method-assign]
+            back: discord.ui.Button[ResultsView] = discord.ui.Button(
+                label="Previous", disabled=self.page == 0, custom_id="prev"
+            )
+            forward: discord.ui.Button[ResultsView] = discord.ui.Button(
+                label="Next", disabled=self.page >= pages - 1, custom_id="next"
+            )
+            back.callback = self._back  # type: ignore[method-assign]  # discord.py's way to set a callback
+            forward.callback = self._forward  # type: ignore[method-assign]  # discord.py's way to set a callback
             self.add_item(back)
             self.add_item(forward)
 
-    async def _back(self, interaction: discord.Interaction[MediaNestBot]) -> None:
+    async def _back(self, interaction: discord.Interaction[Any]) -> None:
         self.page -= 1
         self._build()
         await interaction.response.edit_message(embeds=self.embeds(), view=self)
 
-    async def _forward(self, interaction: discord.Interaction[MediaNestBot]) -> None:
+    async def _forward(self, interaction: discord.Interaction[Any]) -> None:
         self.page += 1
         self._build()
         await interaction.response.edit_message(embeds=self.embeds(), view=self)
 
-    async def _picked(self, interaction: discord.Interaction[MediaNestBot]) -> None:
+    async def _picked(self, interaction: discord.Interaction[Any]) -> None:
         picked = parse_choice(self.select.values[0])
         assert picked is not None
         await interaction.response.defer()
@@ -260,7 +264,7 @@ class DecisionButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Button[Any], match: re.Match[str]
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
     ) -> DecisionButton:
         return cls(match["action"], int(match["id"]))
 

@@ -10,9 +10,9 @@ from workers.settings import worker_settings
 
 
 def run_worker(settings: Settings) -> None:
-    arq_run_worker(worker_settings(settings))  # type: ignore[arg-type]
+    arq_run_worker(worker_settings(settings))
 
 
 def check_worker(settings: Settings) -> int:
     """0 when a worker wrote its health-check key recently (the compose healthcheck)."""
-    return check_health(worker_settings(settings))  # type: ignore[arg-type]
+    return check_health(worker_settings(settings))

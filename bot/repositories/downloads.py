@@ -141,7 +141,7 @@ async def set_plex_state(db: Queryable, download_id: int, state: str, error: str
 
 async def collection_files(db: Queryable, download_id: int) -> list[asyncpg.Record]:
     """The user's completed files for every video this download listed, new or already archived."""
-    return await db.fetch(
+    rows: list[asyncpg.Record] = await db.fetch(
         """
         SELECT i.id, i.file_path, i.video_id FROM downloads d
         CROSS JOIN LATERAL jsonb_array_elements(d.entries) WITH ORDINALITY AS e(pair, position)
@@ -152,6 +152,7 @@ async def collection_files(db: Queryable, download_id: int) -> list[asyncpg.Reco
         """,
         download_id,
     )
+    return rows
 
 
 async def finish(
@@ -272,11 +273,12 @@ async def record_item(
 
 
 async def items(db: Queryable, download_id: int) -> list[asyncpg.Record]:
-    return await db.fetch(
+    rows: list[asyncpg.Record] = await db.fetch(
         "SELECT id, extractor, video_id, title, file_path, size_bytes, status, error_message, plex_rating_key "
         "FROM download_items WHERE download_id = $1 ORDER BY id",
         download_id,
     )
+    return rows
 
 
 async def set_item_rating_key(db: Queryable, item_id: int, rating_key: str) -> None:

@@ -211,9 +211,10 @@ async def record_event(db: Queryable, request_id: int, status: str, source: str)
 
 
 async def events(db: Queryable, request_id: int) -> list[asyncpg.Record]:
-    return await db.fetch(
+    rows: list[asyncpg.Record] = await db.fetch(
         "SELECT status, source, created_at FROM request_events WHERE request_id = $1 ORDER BY created_at", request_id
     )
+    return rows
 
 
 async def set_approval_card(db: Queryable, request_id: int, channel_id: int, message_id: int) -> None:

@@ -113,7 +113,7 @@ async def link(
 
 
 async def unlink(db: Queryable, discord_id: int) -> bool:
-    result = await db.execute(
+    result: str = await db.execute(
         """
         UPDATE users SET plex_id = NULL, plex_uuid = NULL, plex_username = NULL, plex_email = NULL,
             plex_token_encrypted = NULL, plex_token_stale = false, linked_at = NULL,
@@ -127,7 +127,7 @@ async def unlink(db: Queryable, discord_id: int) -> bool:
 
 async def mark_stale(db: Queryable, discord_id: int) -> bool:
     """True when this call is the one that marked it (so the user is told once)."""
-    result = await db.execute(
+    result: str = await db.execute(
         "UPDATE users SET plex_token_stale = true, updated_at = now() "
         "WHERE discord_id = $1 AND plex_id IS NOT NULL AND NOT plex_token_stale",
         discord_id,

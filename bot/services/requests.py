@@ -47,7 +47,7 @@ DETAILS_TTL = 600
 POSTER_BASE = "https://image.tmdb.org/t/p/w300"
 PAGE_SIZE = 10
 _TAKEN = (MediaStatus.PENDING, MediaStatus.PROCESSING, MediaStatus.PARTIALLY_AVAILABLE, MediaStatus.AVAILABLE)
-STATE_LABELS = {
+STATE_LABELS: dict[int, str] = {
     MediaStatus.AVAILABLE: "available",
     MediaStatus.PARTIALLY_AVAILABLE: "partly available",
     MediaStatus.PROCESSING: "processing",
@@ -62,7 +62,7 @@ def poster_url(path: str | None) -> str | None:
 def state_label(result: SearchResult | Details, is_4k: bool = False) -> str:
     """What our server has of it: available, partly available, processing, requested or not requested."""
     state = result.media_info.state(is_4k) if result.media_info is not None else MediaStatus.UNKNOWN
-    return STATE_LABELS.get(state, "not requested")  # type: ignore[call-overload]
+    return STATE_LABELS.get(state, "not requested")
 
 
 def our_status(request: OverseerrRequest) -> Status:
@@ -184,7 +184,7 @@ class RequestService:
             state = states.get(season.season_number)
             label: str | None = None
             if state in _TAKEN:
-                label = STATE_LABELS.get(state, "requested")  # type: ignore[call-overload]
+                label = STATE_LABELS.get(state, "requested")
             elif season.season_number in claimed_seasons:
                 label = "requested"
             choices.append(
@@ -498,13 +498,13 @@ class RequestService:
         for row in await repo.open_requests(self._pool):
             if row.overseerr_request_id is None or row.overseerr_request_id in seen:
                 continue
-            remote = await self.overseerr.get_request(row.overseerr_request_id)
-            if remote is None:
+            found = await self.overseerr.get_request(row.overseerr_request_id)
+            if found is None:
                 await repo.set_status(self._pool, row.id, "cancelled")
                 await repo.release_claims(self._pool, row.id)
                 continue
-            await self.sync(remote, source="poll")
-            seen.add(remote.id)
+            await self.sync(found, source="poll")
+            seen.add(found.id)
         return len(seen)
 
     # -- decisions -----------------------------------------------------------------------------
