@@ -71,9 +71,10 @@ class MediaInfo(_Model):
         return self.status4k if is_4k else self.status
 
 
-class SearchResult(_Model):
+class _Title(_Model):
+    """What search results and details share: a movie's title or a show's name, its date, poster, rating."""
+
     id: int
-    media_type: str = Field(alias="mediaType")
     title: str | None = None
     name: str | None = None
     release_date: str | None = Field(default=None, alias="releaseDate")
@@ -91,6 +92,10 @@ class SearchResult(_Model):
     def year(self) -> int | None:
         date = self.release_date or self.first_air_date
         return int(date[:4]) if date and date[:4].isdigit() else None
+
+
+class SearchResult(_Title):
+    media_type: str = Field(alias="mediaType")
 
 
 class Season(_Model):
@@ -99,29 +104,11 @@ class Season(_Model):
     name: str | None = None
 
 
-class Details(_Model):
+class Details(_Title):
     """A movie or show as /movie/{id} and /tv/{id} describe it (the fields we use)."""
 
-    id: int
-    title: str | None = None
-    name: str | None = None
-    release_date: str | None = Field(default=None, alias="releaseDate")
-    first_air_date: str | None = Field(default=None, alias="firstAirDate")
-    overview: str | None = None
-    poster_path: str | None = Field(default=None, alias="posterPath")
-    vote_average: float | None = Field(default=None, alias="voteAverage")
     seasons: list[Season] = []
     external_ids: dict[str, Any] = Field(default_factory=dict, alias="externalIds")
-    media_info: MediaInfo | None = Field(default=None, alias="mediaInfo")
-
-    @property
-    def display_title(self) -> str:
-        return self.title or self.name or f"#{self.id}"
-
-    @property
-    def year(self) -> int | None:
-        date = self.release_date or self.first_air_date
-        return int(date[:4]) if date and date[:4].isdigit() else None
 
     @property
     def tvdb_id(self) -> int | None:
