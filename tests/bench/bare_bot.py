@@ -28,6 +28,10 @@ log = logging.getLogger("bare_bot")
 TITLES = ["Dune", "Dune: Part Two", "Dunkirk", "Arrival", "Blade Runner 2049"]
 
 
+# Discord wants the first answer within 3 s; /late deliberately misses that.
+TOO_LATE_SECONDS = 4.0
+
+
 def point_at_endpoints() -> None:
     """The only change a bot needs to talk to the fake instead of Discord."""
     api = os.environ.get("DISCORD_API_BASE_URL")
@@ -144,7 +148,7 @@ def register(tree: app_commands.CommandTree[discord.Client]) -> None:
 
     @tree.command(description="Answers after 4 seconds (too late)")
     async def late(interaction: discord.Interaction) -> None:
-        await asyncio.sleep(4)
+        await asyncio.sleep(TOO_LATE_SECONDS)  # the bot under test misbehaving on purpose, not a test waiting
         try:
             await interaction.response.send_message("too late")
         except discord.HTTPException as exc:
