@@ -154,7 +154,7 @@ class SeasonView(BaseView):
         values = self.select.values
         seasons = None if "all" in values else sorted(int(v) for v in values)
         await interaction.response.defer()
-        await self.cog.make_request(interaction, "tv", self.tmdb_id, self.is_4k, seasons, edit=True)
+        await self.cog.make_request(interaction, "tv", self.tmdb_id, self.is_4k, seasons)
 
 
 class ResultsView(BaseView):
@@ -217,7 +217,7 @@ class ResultsView(BaseView):
         picked = parse_choice(self.select.values[0])
         assert picked is not None
         await interaction.response.defer()
-        await self.cog.show_details(interaction, *picked, edit=True)
+        await self.cog.show_details(interaction, *picked)
 
 
 class DetailsView(BaseView):
@@ -242,7 +242,7 @@ class DetailsView(BaseView):
 
     async def _go(self, interaction: discord.Interaction[MediaNestBot], is_4k: bool) -> None:
         await interaction.response.defer()
-        await self.cog.start_request(interaction, self.media_type, self.details.id, is_4k, edit=True)
+        await self.cog.start_request(interaction, self.media_type, self.details.id, is_4k)
 
 
 class DecisionButton(
@@ -390,7 +390,7 @@ class Requests(commands.Cog):
         await replies.defer(interaction)
         picked = parse_choice(query)
         if picked is not None:
-            await self.show_details(interaction, *picked, edit=True)
+            await self.show_details(interaction, *picked)
             return
         results = await self.service.search(query, type)
         if not results:
@@ -458,10 +458,10 @@ class Requests(commands.Cog):
             view = ResultsView(self, interaction.user.id, results)
             await interaction.edit_original_response(content="Which one did you mean?", embeds=view.embeds(), view=view)
             return
-        await self.start_request(interaction, picked[0], picked[1], is_4k, edit=True)
+        await self.start_request(interaction, picked[0], picked[1], is_4k)
 
     async def show_details(
-        self, interaction: discord.Interaction[MediaNestBot], media_type: MediaType, tmdb_id: int, *, edit: bool
+        self, interaction: discord.Interaction[MediaNestBot], media_type: MediaType, tmdb_id: int
     ) -> None:
         details = await self.service.details(media_type, tmdb_id, fresh=True)
         view = DetailsView(self, interaction.user.id, media_type, details)
@@ -473,8 +473,6 @@ class Requests(commands.Cog):
         media_type: MediaType,
         tmdb_id: int,
         is_4k: bool,
-        *,
-        edit: bool,
     ) -> None:
         """Movies go straight to Overseerr; shows first ask which seasons (unless only one is left)."""
         if media_type == "tv":
@@ -491,7 +489,7 @@ class Requests(commands.Cog):
                     content=None, embeds=[embed], view=SeasonView(self, interaction.user.id, tmdb_id, is_4k, choices)
                 )
                 return
-        await self.make_request(interaction, media_type, tmdb_id, is_4k, None, edit=edit)
+        await self.make_request(interaction, media_type, tmdb_id, is_4k, None)
 
     async def make_request(
         self,
@@ -500,8 +498,6 @@ class Requests(commands.Cog):
         tmdb_id: int,
         is_4k: bool,
         seasons: list[int] | None,
-        *,
-        edit: bool,
     ) -> None:
         try:
             outcome = await self.service.request(interaction.user.id, media_type, tmdb_id, is_4k=is_4k, seasons=seasons)
