@@ -88,6 +88,14 @@ def _host_allowed(url: str | None, allowed: set[str]) -> bool:
     return parts.scheme in {"http", "https"} and (parts.hostname or "").rstrip(".").lower() in allowed
 
 
+def _page_url(entry: dict[str, Any], asked: str, kind: str) -> str:
+    """The page to download an entry from: a flat playlist entry's own URL; for a single video
+    the page itself, never the media URL yt-dlp resolved (YouTube serves that from other hosts)."""
+    if kind == "playlist":
+        return str(entry.get("url") or entry.get("webpage_url") or asked)
+    return str(entry.get("webpage_url") or asked)
+
+
 def _entry_id(entry: dict[str, Any]) -> str:
     """The entry's id; flat RSS entries carry it only inside yt-dlp's smuggled URL data."""
     if entry.get("id"):
@@ -141,7 +149,7 @@ def run(job: RunnerJob) -> int:
         {
             "id": _entry_id(e),
             "title": e.get("title"),
-            "url": e.get("url") or e.get("webpage_url") or job.url,
+            "url": _page_url(e, job.url, kind),
             "extractor": str(e.get("ie_key") or e.get("extractor_key") or extractor).lower(),
         }
         for e in entries

@@ -79,3 +79,12 @@ def test_an_allowed_test_host_passes_through_but_tricks_do_not() -> None:
     ):
         with pytest.raises(AppError):
             parse_download_url(trick, allowed)
+
+
+def test_a_single_videos_page_is_downloaded_not_the_media_url_it_resolved_to() -> None:
+    from workers.runner import _page_url
+
+    resolved = {"webpage_url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ", "url": "https://rr3.googlevideo.com/x"}
+    assert _page_url(resolved, "https://youtu.be/dQw4w9WgXcQ", "video") == "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+    flat = {"url": "https://www.youtube.com/watch?v=aaaaaaaaaaa", "id": "aaaaaaaaaaa"}
+    assert _page_url(flat, "https://www.youtube.com/playlist?list=PL1", "playlist") == flat["url"]
