@@ -29,9 +29,9 @@ from pathlib import Path
 import asyncpg
 import redis.asyncio as aioredis
 from arq.connections import ArqRedis
-from arq.constants import default_queue_name, health_check_key_suffix
 from redis.exceptions import RedisError
 
+from bot import queue
 from bot.config import Settings
 from bot.db import load_migrations
 from bot.errors import AppError, ErrorCode
@@ -348,13 +348,12 @@ class DoctorService:
             "with `docker compose logs worker`."
         )
         try:
-            health = await self._arq.get(default_queue_name + health_check_key_suffix)
-            queued = int(await self._arq.zcard(default_queue_name))
+            report = await queue.worker_report(self._arq)
+            queued = await queue.depth(self._arq)
         except RedisError as exc:
             return Check(name, False, _redis_unreachable(exc), _REDIS_DOWN_HINT)
-        if health is None:
+        if report is None:
             return Check(name, False, f"no worker has reported in ({queued} job(s) waiting)", start_hint)
-        report = health.decode() if isinstance(health, bytes) else str(health)
         stats = parse_worker_health(report)
         running = stats.get("j_ongoing", 0)
         job = await self._arq.enqueue_job("ping", _expires=timedelta(seconds=self.timeout + 5))

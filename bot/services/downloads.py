@@ -13,8 +13,8 @@ from typing import Literal
 import asyncpg
 import redis.asyncio as aioredis
 from arq.connections import ArqRedis
-from arq.constants import default_queue_name, health_check_key_suffix
 
+from bot import queue
 from bot.config import Settings
 from bot.errors import AppError, ErrorCode
 from bot.events import BotEvent, publish
@@ -122,7 +122,7 @@ class DownloadService:
                 ErrorCode.SERVICE_UNAVAILABLE, "The download queue is not reachable right now. Try again shortly."
             ) from exc
         await repo.set_job(self._pool, row.id, job_id)
-        position = int(await self._arq.zcard(default_queue_name))
+        position = await queue.depth(self._arq)
         log.info("download %s queued for %s", row.id, user_id)
         return Queued(row, max(position, 1))
 
@@ -172,10 +172,10 @@ class DownloadService:
 
     async def overview(self, actor_id: int) -> QueueOverview:
         await self._accounts.require_admin(actor_id)
-        health = await self._redis.get(default_queue_name + health_check_key_suffix)
+        health = await queue.worker_report(self._arq)
         return QueueOverview(
             open=await repo.open_downloads(self._pool),
-            queued_jobs=int(await self._arq.zcard(default_queue_name)),
+            queued_jobs=await queue.depth(self._arq),
             worker_alive=health is not None,
             worker_report=health,
         )

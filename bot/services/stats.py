@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Literal
 
 import asyncpg
 from arq.connections import ArqRedis
-from arq.constants import default_queue_name
 from redis.exceptions import RedisError
 
+from bot import queue
 from bot.services.accounts import AccountService
 
 if TYPE_CHECKING:
@@ -262,7 +262,7 @@ class StatsService:
     async def _queued_jobs(self) -> int | None:
         try:
             async with asyncio.timeout(self._redis_timeout):
-                return int(await self._arq.zcard(default_queue_name))
+                return await queue.depth(self._arq)
         except (RedisError, TimeoutError) as exc:
             log.warning("queue depth unavailable for /admin stats: %s", type(exc).__name__)
             return None

@@ -31,10 +31,10 @@ from typing import Literal
 import asyncpg
 import redis.asyncio as aioredis
 from arq.connections import ArqRedis
-from arq.constants import default_queue_name, health_check_key_suffix
 from pydantic import BaseModel, ConfigDict, Field
 from redis.exceptions import RedisError
 
+from bot import queue
 from bot.config import Settings
 from bot.errors import AppError, ErrorCode
 from bot.integrations.http import ServiceClient
@@ -539,8 +539,8 @@ class StatusService:
         return ProbeResult(True, (time.perf_counter() - started) * 1000)
 
     async def _probe_queue(self) -> ProbeResult:
-        waiting = int(await self._arq.zcard(default_queue_name))
-        alive = await self._redis.get(default_queue_name + health_check_key_suffix) is not None
+        waiting = await queue.depth(self._arq)
+        alive = await queue.worker_report(self._arq) is not None
         detail = f"{waiting} waiting" + ("" if alive else "; no worker has reported in")
         return ProbeResult(alive, None, detail)
 
